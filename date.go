@@ -29,7 +29,8 @@ func ParseDate(s string) (Date, error) {
 	if err != nil {
 		return 0, FieldError("", "date_malformed", "%q is not a date YYYY-MM-DD", s)
 	}
-	if t.Year() < 1900 || t.Year() > 2999 {
+	// Care is not older than 2000; this also keeps the zero Date unreachable.
+	if t.Year() < 2000 || t.Year() > 2999 {
 		return 0, FieldError("", "date_range", "%q is out of range", s)
 	}
 	return DateOf(t), nil

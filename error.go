@@ -47,8 +47,11 @@ func FieldError(field, code, format string, args ...any) *Error {
 }
 
 // ErrorKind returns the kind of an application error anywhere in err's chain,
-// and Internal for any other non-nil error.
+// "" for nil, and Internal for any other error.
 func ErrorKind(err error) Kind {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
@@ -57,8 +60,11 @@ func ErrorKind(err error) Kind {
 }
 
 // ErrorCode returns the code of an application error anywhere in err's chain,
-// and "internal" for any other non-nil error.
+// "" for nil, and "internal" for any other error.
 func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

@@ -74,7 +74,7 @@ type Choice struct {
 	VoucherID   string       `json:"voucher_id"`
 	Product     string       `json:"product"`
 	ProviderAGB string       `json:"provider_agb"`
-	Subject     string       `json:"-"` // the client's pseudonym, for scope checks
+	Subject     string       `json:"client"` // the client's pseudonym, for scope checks
 	Region      string       `json:"region"`
 	Status      ChoiceStatus `json:"status"`
 	// From is the first day of care; To the last, or zero while open-ended.

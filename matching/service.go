@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/voucher"
@@ -68,7 +69,8 @@ func (s *Service) Search(ctx context.Context, p regie.Principal, voucherID strin
 	if q.Limit == 0 {
 		q.Limit = 20
 	}
-	if q.Lat < -90 || q.Lat > 90 || q.Lon < -180 || q.Lon > 180 || q.RadiusKm < 0 || q.RadiusKm > 500 || q.Limit < 0 || q.Limit > 100 {
+	// Written as !(in range) so that NaN, which compares false, is refused too.
+	if !(q.Lat >= -90 && q.Lat <= 90) || !(q.Lon >= -180 && q.Lon <= 180) || !(q.RadiusKm >= 0 && q.RadiusKm <= 500) || q.Limit < 0 || q.Limit > 100 {
 		return nil, regie.FieldError("lat", "search_invalid", "lat/lon must be coordinates, radius_km 0–500, limit 1–100")
 	}
 	all, err := s.Store.Providers(ctx)
@@ -91,7 +93,7 @@ func (s *Service) Search(ctx context.Context, p regie.Principal, voucherID strin
 		if dist > q.RadiusKm {
 			continue
 		}
-		out = append(out, Result{Provider: pr, Location: best, DistanceKm: math.Round(dist*10) / 10, Tariff: offer.Tariff})
+		out = append(out, Result{Provider: pr, Location: best, DistanceKm: dist, Tariff: offer.Tariff})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -105,6 +107,9 @@ func (s *Service) Search(ctx context.Context, p regie.Principal, voucherID strin
 	})
 	if len(out) > q.Limit {
 		out = out[:q.Limit]
+	}
+	for i := range out {
+		out[i].DistanceKm = math.Round(out[i].DistanceKm*10) / 10 // ranked exactly, shown to 100 m
 	}
 	return out, nil
 }
@@ -212,7 +217,7 @@ func (s *Service) Decide(ctx context.Context, p regie.Principal, choiceID string
 	if !accept {
 		to = Declined
 		reason = strings.TrimSpace(reason)
-		if reason == "" || len(reason) > 500 {
+		if reason == "" || utf8.RuneCountInString(reason) > 500 {
 			return nil, regie.FieldError("reason", "reason_required", "a decline needs a reason of at most 500 characters")
 		}
 	}

@@ -31,6 +31,8 @@ type State interface {
 // whole period and qualified; unit price within the maximum tariff and the
 // provider's own tariff; units within the indicated volume; no overlap with an
 // accepted claim; amount within the line's remaining balance.
+//
+// Decide does not change v; ApplyToLine does, once the store accepts.
 func Decide(st State, c Claim, today regie.Date) (Decision, *voucher.Voucher, error) {
 	d := Decision{
 		ProviderAGB: c.ProviderAGB, ClaimID: c.ClaimID, VoucherID: c.VoucherID, Product: c.Product,
@@ -107,7 +109,11 @@ func check(st State, c Claim, today regie.Date) (string, *voucher.Voucher, error
 	if offer := pr.Offer(c.Product); offer == nil || c.UnitPrice > offer.Tariff {
 		return ReasonPriceAboveOwnTariff, v, nil
 	}
-	if c.Units > VolumeFor(line.UnitsPerWeek, tariff.Unit, c.From, c.To) {
+	// The claim on its own, and everything claimed on the line so far, must fit
+	// the volume indicated up to the latest day claimed.
+	through := max(c.To, line.ClaimedThrough)
+	if c.Units > VolumeFor(line.UnitsPerWeek, tariff.Unit, c.From, c.To) ||
+		line.UnitsClaimed+c.Units > VolumeFor(line.UnitsPerWeek, tariff.Unit, v.ValidFrom, through) {
 		return ReasonUnitsAboveVolume, v, nil
 	}
 	overlap, err := st.Overlaps(v.ID, c.Product, c.From, c.To)
@@ -121,6 +127,15 @@ func check(st State, c Claim, today regie.Date) (string, *voucher.Voucher, error
 		return ReasonInsufficientBalance, v, nil
 	}
 	return "", v, nil
+}
+
+// ApplyToLine books an accepted claim on its voucher line: the balance goes
+// down by the amount and the units claimed up.
+func ApplyToLine(v *voucher.Voucher, d Decision) {
+	l := v.Line(d.Product)
+	l.Remaining -= d.Amount
+	l.UnitsClaimed += d.Units
+	l.ClaimedThrough = max(l.ClaimedThrough, d.To)
 }
 
 // VolumeFor is the most units one claim may hold for a period: the weekly

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/regie-nl/regie"
 )
@@ -37,7 +38,7 @@ type Claim struct {
 // fails here is a bad request (400), not a rejected claim.
 func (c *Claim) Validate() error {
 	switch {
-	case c.ClaimID == "" || len(c.ClaimID) > 64 || strings.ContainsAny(c.ClaimID, "\x00\n\r"):
+	case c.ClaimID == "" || len(c.ClaimID) > 64 || strings.IndexFunc(c.ClaimID, notPrintable) >= 0:
 		return regie.FieldError("claim_id", "claim_id_invalid", "claim_id is 1–64 printable characters")
 	case c.VoucherID == "" || len(c.VoucherID) > 64:
 		return regie.FieldError("voucher_id", "field_required", "voucher_id is required")
@@ -59,6 +60,8 @@ func (c *Claim) Validate() error {
 	}
 	return nil
 }
+
+func notPrintable(r rune) bool { return !unicode.IsPrint(r) }
 
 // Amount is units × unit price, rounded half-up to cents once.
 func (c *Claim) Amount() (regie.Cents, bool) { return regie.LineAmount(c.Units, c.UnitPrice) }

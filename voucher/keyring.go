@@ -61,8 +61,8 @@ func GenerateKeyRing() (*KeyRing, error) {
 	return NewKeyRing(priv)
 }
 
-// keyFilePrefix names key files "ed25519-<unix seconds>.pem", so that sorting
-// by name sorts by age.
+// keyFilePrefix names key files "ed25519-<unix nanoseconds>.pem", so that
+// sorting by name sorts by age.
 const keyFilePrefix = "ed25519-"
 
 // LoadKeyRing reads every key file in dir. When there is none it creates one,

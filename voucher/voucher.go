@@ -51,6 +51,10 @@ type Line struct {
 	MaxAmount regie.Cents `json:"max_amount"`
 	// Remaining is the live balance of the line; only settlement changes it.
 	Remaining regie.Cents `json:"remaining"`
+	// UnitsClaimed and ClaimedThrough track what was claimed so far, so that
+	// the volume rule holds over many small claims as well as one large one.
+	UnitsClaimed   regie.Units `json:"units_claimed"`
+	ClaimedThrough regie.Date  `json:"claimed_through"`
 }
 
 // Voucher is an issued entitlement. Subject is the client's pseudonym.

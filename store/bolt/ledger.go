@@ -144,7 +144,7 @@ func (db *DB) Settle(ctx context.Context, c settlement.Claim, now time.Time) (se
 // and the provider's payable balance, records the period against double
 // billing and appends the sealed journal entry, all in tx.
 func applySettlement(tx *bbolt.Tx, d *settlement.Decision, v *voucher.Voucher, now time.Time) error {
-	v.Line(d.Product).Remaining -= d.Amount
+	settlement.ApplyToLine(v, *d)
 	if err := putJSON(tx.Bucket(bucketVouchers), []byte(v.ID), v); err != nil {
 		return err
 	}
