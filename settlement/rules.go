@@ -29,8 +29,8 @@ type State interface {
 // The order is: voucher known, not revoked/suspended/expired; period within
 // validity and not in the future; product indicated; provider assigned for the
 // whole period and qualified; unit price within the maximum tariff and the
-// provider's own tariff; units within the indicated volume; no overlap with an
-// accepted claim; amount within the line's remaining balance.
+// provider's own tariff; no overlap with an accepted claim; units within the
+// indicated volume; amount within the line's remaining balance.
 //
 // Decide does not change v; ApplyToLine does, once the store accepts.
 func Decide(st State, c Claim, today regie.Date) (Decision, *voucher.Voucher, error) {
@@ -109,19 +109,19 @@ func check(st State, c Claim, today regie.Date) (string, *voucher.Voucher, error
 	if offer := pr.Offer(c.Product); offer == nil || c.UnitPrice > offer.Tariff {
 		return ReasonPriceAboveOwnTariff, v, nil
 	}
-	// The claim on its own, and everything claimed on the line so far, must fit
-	// the volume indicated up to the latest day claimed.
-	through := max(c.To, line.ClaimedThrough)
-	if c.Units > VolumeFor(line.UnitsPerWeek, tariff.Unit, c.From, c.To) ||
-		line.UnitsClaimed+c.Units > VolumeFor(line.UnitsPerWeek, tariff.Unit, v.ValidFrom, through) {
-		return ReasonUnitsAboveVolume, v, nil
-	}
 	overlap, err := st.Overlaps(v.ID, c.Product, c.From, c.To)
 	if err != nil {
 		return "", nil, err
 	}
 	if overlap {
 		return ReasonPeriodOverlap, v, nil
+	}
+	// The claim on its own, and everything claimed on the line so far, must fit
+	// the volume indicated up to the latest day claimed.
+	through := max(c.To, line.ClaimedThrough)
+	if c.Units > VolumeFor(line.UnitsPerWeek, tariff.Unit, c.From, c.To) ||
+		line.UnitsClaimed+c.Units > VolumeFor(line.UnitsPerWeek, tariff.Unit, v.ValidFrom, through) {
+		return ReasonUnitsAboveVolume, v, nil
 	}
 	if amount, _ := c.Amount(); amount > line.Remaining {
 		return ReasonInsufficientBalance, v, nil

@@ -347,7 +347,7 @@ func TestDecide(t *testing.T) {
 			func(c *settlement.Claim) { c.From = mustDate(t, "2025-01-01") }, "", settlement.ReasonVoucherSuspended},
 		{"not assigned before price", func(st *fakeState) { st.choices = nil }, func(c *settlement.Claim) { c.UnitPrice = 99999 }, "", settlement.ReasonProviderNotAssigned},
 		{"price before volume", nil, func(c *settlement.Claim) { c.UnitPrice, c.Units = 99999, 99999 }, "", settlement.ReasonPriceAboveTariff},
-		{"volume before overlap", func(st *fakeState) { st.overlap = true }, func(c *settlement.Claim) { c.Units = 1601 }, "", settlement.ReasonUnitsAboveVolume},
+		{"overlap before volume", func(st *fakeState) { st.overlap = true }, func(c *settlement.Claim) { c.Units = 1601 }, "", settlement.ReasonPeriodOverlap},
 		{"overlap before balance", func(st *fakeState) { st.overlap, st.v.Lines[0].Remaining = true, 0 }, nil, "", settlement.ReasonPeriodOverlap},
 	}
 	for _, tc := range rejected {

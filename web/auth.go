@@ -64,12 +64,12 @@ func checkPrincipal(p regie.Principal) error {
 // authenticate reads the bearer token, verifies it and stores the principal
 // in the request's locals. No token or a bad one is 401.
 func (s *Server) authenticate(c *fiber.Ctx) error {
-	raw, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
-	if !ok || raw == "" {
+	scheme, raw, _ := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
+	if !strings.EqualFold(scheme, "Bearer") || raw == "" { // the scheme is case-insensitive (RFC 9110 §11.1)
 		return regie.Errorf(regie.Unauthorized, "token_missing", "send an access token as Authorization: Bearer …")
 	}
 	claims := &AccessClaims{}
-	if _, err := s.keys.Parse(AccessTokenType, raw, claims, jwt.WithAudience(accessAudience)); err != nil {
+	if _, err := s.keys.Parse(AccessTokenType, raw, claims, jwt.WithAudience(accessAudience), jwt.WithTimeFunc(s.now)); err != nil {
 		return regie.Errorf(regie.Unauthorized, "token_invalid", "the access token is not valid")
 	}
 	p := regie.Principal{Role: claims.Role, Subject: claims.Subject, Regions: claims.Regions}

@@ -109,26 +109,28 @@ func (s *Server) routes(reg *prometheus.Registry) {
 		api.Get("/demo/users", s.demoUsers)
 		api.Post("/demo/login", s.demoLogin)
 	}
-	api.Use(s.authenticate)
-	api.Get("/tariffs", s.listTariffs)
-	api.Get("/regions", s.listRegions)
-	api.Get("/regions/:id/budget", s.regionBudget)
+	// Authentication is per route, not api.Use, so that an unknown path is a
+	// 404 for everyone rather than a 401 for the unauthenticated.
+	auth := s.authenticate
+	api.Get("/tariffs", auth, s.listTariffs)
+	api.Get("/regions", auth, s.listRegions)
+	api.Get("/regions/:id/budget", auth, s.regionBudget)
 
-	api.Post("/indications", s.createIndication)
-	api.Post("/vouchers/verify", s.verifyVoucher)
-	api.Get("/vouchers", s.listVouchers)
-	api.Get("/vouchers/:id", s.getVoucher)
-	api.Get("/vouchers/:id/token", s.getVoucherToken)
-	api.Put("/vouchers/:id/state", s.setVoucherState)
-	api.Get("/vouchers/:id/providers", s.searchProviders)
-	api.Post("/vouchers/:id/choices", s.createChoice)
+	api.Post("/indications", auth, s.createIndication)
+	api.Post("/vouchers/verify", auth, s.verifyVoucher)
+	api.Get("/vouchers", auth, s.listVouchers)
+	api.Get("/vouchers/:id", auth, s.getVoucher)
+	api.Get("/vouchers/:id/token", auth, s.getVoucherToken)
+	api.Put("/vouchers/:id/state", auth, s.setVoucherState)
+	api.Get("/vouchers/:id/providers", auth, s.searchProviders)
+	api.Post("/vouchers/:id/choices", auth, s.createChoice)
 
-	api.Get("/choices", s.listChoices)
-	api.Post("/choices/:id/accept", s.acceptChoice)
-	api.Post("/choices/:id/decline", s.declineChoice)
+	api.Get("/choices", auth, s.listChoices)
+	api.Post("/choices/:id/accept", auth, s.acceptChoice)
+	api.Post("/choices/:id/decline", auth, s.declineChoice)
 
-	api.Post("/claims", s.submitClaim)
-	api.Get("/claims/:claim_id", s.getClaim)
+	api.Post("/claims", auth, s.submitClaim)
+	api.Get("/claims/:claim_id", auth, s.getClaim)
 }
 
 // App returns the Fiber application, for tests (app.Test) and for Listen.

@@ -96,25 +96,31 @@ func (db *DB) Figures(ctx context.Context, region string) (settlement.Figures, e
 // through db.Batch; the function below may run more than once when a batch
 // is retried, so it assigns its results afresh on every run.
 func (db *DB) Settle(ctx context.Context, c settlement.Claim, now time.Time) (settlement.Decision, bool, error) {
-	var (
-		d        settlement.Decision
-		replay   bool
-		conflict bool
-	)
 	fp := c.Fingerprint()
 	claimKey := key(c.ProviderAGB, c.ClaimID)
-	err := db.bolt.Batch(func(tx *bbolt.Tx) error {
-		d, replay, conflict = settlement.Decision{}, false, false
-		var prior claimRecord
-		found, err := getJSON(tx.Bucket(bucketClaims), claimKey, &prior)
-		if err != nil {
+	var (
+		prior claimRecord
+		seen  bool
+	)
+	// A retry is answered from a read transaction: no write, no fsync.
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		var err error
+		seen, err = getJSON(tx.Bucket(bucketClaims), claimKey, &prior)
+		return err
+	})
+	if err != nil {
+		return settlement.Decision{}, false, err
+	}
+	if seen {
+		return answerPrior(c, prior, fp)
+	}
+	var d settlement.Decision
+	err = db.bolt.Batch(func(tx *bbolt.Tx) error {
+		var err error
+		// A concurrent call with the same id may have won; not an error
+		// return, which would make bbolt rerun the whole batch.
+		if seen, err = getJSON(tx.Bucket(bucketClaims), claimKey, &prior); err != nil || seen {
 			return err
-		}
-		if found {
-			// Not an error return: that would make bbolt rerun the whole batch.
-			replay, conflict = prior.FP == fp, prior.FP != fp
-			d = prior.Decision
-			return nil
 		}
 		var v *voucher.Voucher
 		d, v, err = settlement.Decide(txState{tx}, c, regie.DateOf(now))
@@ -132,12 +138,22 @@ func (db *DB) Settle(ctx context.Context, c settlement.Claim, now time.Time) (se
 	if err != nil {
 		return settlement.Decision{}, false, err
 	}
-	if conflict {
+	if seen {
+		return answerPrior(c, prior, fp)
+	}
+	d.Fingerprint = fp
+	return d, false, nil
+}
+
+// answerPrior answers a claim whose id was used before: the recorded decision
+// when the content is the same, a conflict when it is not.
+func answerPrior(c settlement.Claim, prior claimRecord, fp string) (settlement.Decision, bool, error) {
+	if prior.FP != fp {
 		return settlement.Decision{}, false, regie.Errorf(regie.Conflict, "claim_id_conflict",
 			"claim id %q was used before for a claim with other content", c.ClaimID)
 	}
-	d.Fingerprint = fp
-	return d, replay, nil
+	prior.Decision.Fingerprint = fp
+	return prior.Decision, true, nil
 }
 
 // applySettlement debits the voucher line, adds to the region's settled total
