@@ -8,6 +8,7 @@ package matching
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/regie-nl/regie"
@@ -47,6 +48,11 @@ type Location struct {
 type Offer struct {
 	Product string      `json:"product"`
 	Tariff  regie.Cents `json:"tariff"`
+}
+
+// QualifiedIn reports whether the provider may get choices and claim in region.
+func (p *Provider) QualifiedIn(region string) bool {
+	return p.Qualified && slices.Contains(p.Regions, region)
 }
 
 // Offer returns the provider's offer of product, or nil.
@@ -103,6 +109,7 @@ type Store interface {
 
 	// CreateChoice stores a new choice unless the voucher already has a
 	// requested or accepted choice for the same product: Conflict "choice_active".
+	// Returns Conflict "choice_exists" when the id is taken.
 	CreateChoice(ctx context.Context, c *Choice) error
 
 	// Choice returns one choice. Returns NotFound "choice_not_found".

@@ -80,7 +80,7 @@ func (s *Service) Search(ctx context.Context, p regie.Principal, voucherID strin
 	var out []Result
 	for _, pr := range all {
 		offer := pr.Offer(q.Product)
-		if !pr.Qualified || offer == nil || !slices.Contains(pr.Regions, v.Region) {
+		if offer == nil || !pr.QualifiedIn(v.Region) {
 			continue
 		}
 		if q.Language != "" && !containsFold(pr.Languages, q.Language) {
@@ -175,7 +175,7 @@ func (s *Service) Choose(ctx context.Context, p regie.Principal, voucherID strin
 	if err != nil {
 		return nil, err
 	}
-	if !pr.Qualified || !slices.Contains(pr.Regions, v.Region) {
+	if !pr.QualifiedIn(v.Region) {
 		return nil, regie.FieldError("provider_agb", "provider_not_qualified", "this provider is not qualified in region %s", v.Region)
 	}
 	if pr.Offer(req.Product) == nil {

@@ -55,8 +55,10 @@ func (c *Claim) Validate() error {
 	case c.UnitPrice <= 0:
 		return regie.FieldError("unit_price", "unit_price_invalid", "unit_price must be above zero")
 	}
-	if _, ok := c.Amount(); !ok {
+	if amount, ok := c.Amount(); !ok {
 		return regie.FieldError("units", "amount_range", "units × unit_price is out of range")
+	} else if amount == 0 {
+		return regie.FieldError("units", "amount_zero", "units × unit_price rounds to 0.00")
 	}
 	return nil
 }
@@ -173,6 +175,7 @@ type Ledger interface {
 	// Returns NotFound "claim_not_found".
 	Decision(ctx context.Context, providerAGB, claimID string) (Decision, error)
 
-	// Journal calls fn with the region's entries in order until fn returns an error.
+	// Journal calls fn with the region's entries in order until fn returns an
+	// error, which it returns. Returns NotFound "region_not_found".
 	Journal(ctx context.Context, region string, fn func(Entry) error) error
 }

@@ -40,7 +40,7 @@ func TestClaim_Validate(t *testing.T) {
 		{"product of 32 characters", func(c *settlement.Claim) { c.Product = strings.Repeat("p", 32) }},
 		{"one day", func(c *settlement.Claim) { c.To = c.From }},
 		{"366 days", func(c *settlement.Claim) { c.To = c.From + 365 }},
-		{"0.01 unit at 0.01", func(c *settlement.Claim) { c.Units, c.UnitPrice = 1, 1 }},
+		{"0.5 unit at 0.01 (0.005 rounds up)", func(c *settlement.Claim) { c.Units, c.UnitPrice = 50, 1 }},
 		{"provider is not checked here", func(c *settlement.Claim) { c.ProviderAGB = "" }},
 	}
 	for _, tc := range ok {
@@ -77,6 +77,7 @@ func TestClaim_Validate(t *testing.T) {
 		{"zero unit price", func(c *settlement.Claim) { c.UnitPrice = 0 }, "unit_price", "unit_price_invalid"},
 		{"negative unit price", func(c *settlement.Claim) { c.UnitPrice = -1 }, "unit_price", "unit_price_invalid"},
 		{"amount out of range", func(c *settlement.Claim) { c.Units, c.UnitPrice = 1<<40, 1<<40 }, "units", "amount_range"},
+		{"amount rounding to zero", func(c *settlement.Claim) { c.Units, c.UnitPrice = 49, 1 }, "units", "amount_zero"},
 	}
 	for _, tc := range bad {
 		t.Run("rejects "+tc.name, func(t *testing.T) {

@@ -63,6 +63,9 @@ func (db *DB) Providers(ctx context.Context) ([]*matching.Provider, error) {
 // CreateChoice implements matching.Store.
 func (db *DB) CreateChoice(ctx context.Context, c *matching.Choice) error {
 	return db.bolt.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketChoices).Get([]byte(c.ID)) != nil {
+			return regie.Errorf(regie.Conflict, "choice_exists", "choice %s exists", c.ID)
+		}
 		existing, err := readChoices(tx, bucketChoicesByVoucher, c.VoucherID)
 		if err != nil {
 			return err
