@@ -18,6 +18,13 @@ type claimRequest struct {
 	UnitPrice regie.Cents `json:"unit_price"`
 }
 
+func (s *Server) settlementRoutes(api fiber.Router, auth fiber.Handler) {
+	api.Get("/regions", auth, s.listRegions)
+	api.Get("/regions/:id/budget", auth, s.regionBudget)
+	api.Post("/claims", auth, s.submitClaim)
+	api.Get("/claims/:claim_id", auth, s.getClaim)
+}
+
 // submitClaim answers 201 with a new decision (accepted or rejected), 200 with
 // the recorded decision of a retry (Idempotent-Replayed: true), or a problem.
 func (s *Server) submitClaim(c *fiber.Ctx) error {

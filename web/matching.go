@@ -8,6 +8,14 @@ import (
 	"github.com/regie-nl/regie/matching"
 )
 
+func (s *Server) matchingRoutes(api fiber.Router, auth fiber.Handler) {
+	api.Get("/vouchers/:id/providers", auth, s.searchProviders)
+	api.Post("/vouchers/:id/choices", auth, s.createChoice)
+	api.Get("/choices", auth, s.listChoices)
+	api.Post("/choices/:id/accept", auth, s.acceptChoice)
+	api.Post("/choices/:id/decline", auth, s.declineChoice)
+}
+
 func (s *Server) searchProviders(c *fiber.Ctx) error {
 	q := matching.Query{Product: c.Query("product"), Language: c.Query("language"), Expertise: c.Query("expertise")}
 	var err error

@@ -112,25 +112,9 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	// Authentication is per route, not api.Use, so that an unknown path is a
 	// 404 for everyone rather than a 401 for the unauthenticated.
 	auth := s.authenticate
-	api.Get("/tariffs", auth, s.listTariffs)
-	api.Get("/regions", auth, s.listRegions)
-	api.Get("/regions/:id/budget", auth, s.regionBudget)
-
-	api.Post("/indications", auth, s.createIndication)
-	api.Post("/vouchers/verify", auth, s.verifyVoucher)
-	api.Get("/vouchers", auth, s.listVouchers)
-	api.Get("/vouchers/:id", auth, s.getVoucher)
-	api.Get("/vouchers/:id/token", auth, s.getVoucherToken)
-	api.Put("/vouchers/:id/state", auth, s.setVoucherState)
-	api.Get("/vouchers/:id/providers", auth, s.searchProviders)
-	api.Post("/vouchers/:id/choices", auth, s.createChoice)
-
-	api.Get("/choices", auth, s.listChoices)
-	api.Post("/choices/:id/accept", auth, s.acceptChoice)
-	api.Post("/choices/:id/decline", auth, s.declineChoice)
-
-	api.Post("/claims", auth, s.submitClaim)
-	api.Get("/claims/:claim_id", auth, s.getClaim)
+	s.voucherRoutes(api, auth)
+	s.matchingRoutes(api, auth)
+	s.settlementRoutes(api, auth)
 }
 
 // App returns the Fiber application, for tests (app.Test) and for Listen.

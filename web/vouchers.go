@@ -17,6 +17,16 @@ func (s *Server) view(v *voucher.Voucher) voucherView {
 	return voucherView{Voucher: v, Status: v.StatusAt(regie.DateOf(s.now())), Balance: v.Balance()}
 }
 
+func (s *Server) voucherRoutes(api fiber.Router, auth fiber.Handler) {
+	api.Get("/tariffs", auth, s.listTariffs)
+	api.Post("/indications", auth, s.createIndication)
+	api.Post("/vouchers/verify", auth, s.verifyVoucher)
+	api.Get("/vouchers", auth, s.listVouchers)
+	api.Get("/vouchers/:id", auth, s.getVoucher)
+	api.Get("/vouchers/:id/token", auth, s.getVoucherToken)
+	api.Put("/vouchers/:id/state", auth, s.setVoucherState)
+}
+
 func (s *Server) createIndication(c *fiber.Ctx) error {
 	var in voucher.Indication
 	if err := decodeJSON(c, &in); err != nil {
