@@ -50,8 +50,9 @@ type Offer struct {
 	Tariff  regie.Cents `json:"tariff"`
 }
 
-// QualifiedIn reports whether the provider may get choices and claim in region.
-func (p *Provider) QualifiedIn(region string) bool {
+// QualifiedIn reports whether the provider is qualified in region on the given
+// day: it may then be found, chosen, and paid for care on that day.
+func (p *Provider) QualifiedIn(region string, on regie.Date) bool {
 	return p.Qualified && slices.Contains(p.Regions, region)
 }
 

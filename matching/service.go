@@ -73,6 +73,7 @@ func (s *Service) Search(ctx context.Context, p regie.Principal, voucherID strin
 	if !(q.Lat >= -90 && q.Lat <= 90) || !(q.Lon >= -180 && q.Lon <= 180) || !(q.RadiusKm >= 0 && q.RadiusKm <= 500) || q.Limit < 0 || q.Limit > 100 {
 		return nil, regie.FieldError("lat", "search_invalid", "lat/lon must be coordinates, radius_km 0–500, limit 1–100")
 	}
+	today := regie.DateOf(s.now())
 	all, err := s.Store.Providers(ctx)
 	if err != nil {
 		return nil, err
@@ -80,7 +81,7 @@ func (s *Service) Search(ctx context.Context, p regie.Principal, voucherID strin
 	var out []Result
 	for _, pr := range all {
 		offer := pr.Offer(q.Product)
-		if offer == nil || !pr.QualifiedIn(v.Region) {
+		if offer == nil || !pr.QualifiedIn(v.Region, today) {
 			continue
 		}
 		if q.Language != "" && !containsFold(pr.Languages, q.Language) {
@@ -175,7 +176,7 @@ func (s *Service) Choose(ctx context.Context, p regie.Principal, voucherID strin
 	if err != nil {
 		return nil, err
 	}
-	if !pr.QualifiedIn(v.Region) {
+	if !pr.QualifiedIn(v.Region, regie.DateOf(now)) {
 		return nil, regie.FieldError("provider_agb", "provider_not_qualified", "this provider is not qualified in region %s", v.Region)
 	}
 	if pr.Offer(req.Product) == nil {

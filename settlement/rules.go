@@ -96,7 +96,7 @@ func check(st State, c Claim, today regie.Date) (string, *voucher.Voucher, error
 	if err != nil {
 		return "", nil, err
 	}
-	if pr == nil || !pr.QualifiedIn(v.Region) {
+	if pr == nil || !pr.QualifiedIn(v.Region, c.From) || !pr.QualifiedIn(v.Region, c.To) {
 		return ReasonProviderNotQualified, v, nil
 	}
 	tariff, ok, err := st.Tariff(c.Product)
