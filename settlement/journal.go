@@ -10,6 +10,23 @@ import (
 	"github.com/regie-nl/regie"
 )
 
+// EntryType says what an entry records.
+type EntryType string
+
+const (
+	EntryIssue         EntryType = "issue"          // a voucher is issued: its lines get their amounts
+	EntryReserve       EntryType = "reserve"        // an accepted choice commits a voucher line on the budget
+	EntryUnreserve     EntryType = "unreserve"      // an ended assignment releases what it had not used
+	EntrySettle        EntryType = "settle"         // an accepted claim
+	EntryHold          EntryType = "hold"           // a claim held under the hold policy
+	EntryRelease       EntryType = "release"        // a held claim released by the funder
+	EntryReverse       EntryType = "reverse"        // a claim undone (by its provider, or an upheld dispute)
+	EntryRevision      EntryType = "revision"       // a budget revision
+	EntryPolicy        EntryType = "policy"         // a change of budget policy (no postings)
+	EntryProRataAdjust EntryType = "prorata_adjust" // the year-end adjustment of one provider
+	EntryClose         EntryType = "close"          // the year-end close of the region (no postings)
+)
+
 // Entry is one append-only journal entry of a region. Entries are sealed in
 // order with a SHA-256 hash chain: Hash covers PrevHash and every other field,
 // so changing any byte of any entry breaks the chain from there on.
@@ -17,12 +34,15 @@ type Entry struct {
 	Region      string      `json:"region"`
 	Seq         uint64      `json:"seq"`
 	At          time.Time   `json:"at"`
-	Type        string      `json:"type"` // "settle"
-	ProviderAGB string      `json:"provider_agb"`
-	ClaimID     string      `json:"claim_id"`
-	VoucherID   string      `json:"voucher_id"`
-	Product     string      `json:"product"`
+	Type        EntryType   `json:"type"`
+	ProviderAGB string      `json:"provider_agb,omitempty"`
+	ClaimID     string      `json:"claim_id,omitempty"`
+	VoucherID   string      `json:"voucher_id,omitempty"`
+	Product     string      `json:"product,omitempty"`
 	Amount      regie.Cents `json:"amount"`
+	Reason      string      `json:"reason,omitempty"`
+	By          string      `json:"by,omitempty"`
+	Policy      *Policy     `json:"policy,omitempty"`
 	Postings    []Posting   `json:"postings"`
 	PrevHash    string      `json:"prev_hash"`
 	Hash        string      `json:"hash"`
@@ -34,25 +54,25 @@ type Posting struct {
 	Amount  regie.Cents `json:"amount"`
 }
 
-// Account names. Every balance the ledger keeps is the sum of its postings.
+// VoucherAccount is the balance of a voucher line. Every balance a store
+// keeps is the sum of the postings to its account in the region's journal
+// (regie verify checks exactly that), and every account of a region's journal
+// belongs to that region.
 func VoucherAccount(voucherID, product string) string { return "voucher:" + voucherID + ":" + product }
-func RegionAccount(region string) string              { return "region:" + region + ":settled" }
-func ProviderAccount(agb string) string               { return "provider:" + agb + ":payable" }
 
-// SettleEntry is the journal entry of an accepted claim: the voucher line goes
-// down by the amount, the region's settled total and the provider's payable
-// account go up by it.
-func SettleEntry(d Decision, at time.Time) Entry {
-	return Entry{
-		Region: d.Region, At: at.UTC(), Type: "settle",
-		ProviderAGB: d.ProviderAGB, ClaimID: d.ClaimID, VoucherID: d.VoucherID, Product: d.Product,
-		Amount: d.Amount,
-		Postings: []Posting{
-			{Account: VoucherAccount(d.VoucherID, d.Product), Amount: -d.Amount},
-			{Account: RegionAccount(d.Region), Amount: d.Amount},
-			{Account: ProviderAccount(d.ProviderAGB), Amount: d.Amount},
-		},
-	}
+// VoucherCommittedAccount is the part of a voucher line committed on the budget.
+func VoucherCommittedAccount(voucherID, product string) string {
+	return VoucherAccount(voucherID, product) + ":committed"
+}
+
+// RegionAccount is one figure of a region: "budget", "settled", "held",
+// "committed" or "paid".
+func RegionAccount(region, figure string) string { return "region:" + region + ":" + figure }
+
+// ProviderAccount is what a provider claimed ("claimed") or is paid ("paid")
+// in a region.
+func ProviderAccount(region, agb, figure string) string {
+	return "region:" + region + ":provider:" + agb + ":" + figure
 }
 
 // Seal sets the entry's sequence number and previous hash and computes its hash.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/settlement"
+	"github.com/regie-nl/regie/voucher"
 )
 
 func acceptedDecision(claimID string, amount int64) settlement.Decision {
@@ -24,7 +25,12 @@ func sealedChain(t *testing.T, n int) []settlement.Entry {
 	var out []settlement.Entry
 	prev := ""
 	for i := 0; i < n; i++ {
-		e := settlement.SettleEntry(acceptedDecision("c"+string(rune('a'+i)), int64(1000*(i+1))), at.Add(time.Duration(i)*time.Minute))
+		d := acceptedDecision("c"+string(rune('a'+i)), int64(1000*(i+1)))
+		e := settlement.Entry{
+			Region: d.Region, At: at.Add(time.Duration(i) * time.Minute), Type: settlement.EntrySettle,
+			ProviderAGB: d.ProviderAGB, ClaimID: d.ClaimID, VoucherID: d.VoucherID, Product: d.Product, Amount: d.Amount,
+			Postings: []settlement.Posting{{Account: settlement.VoucherAccount(d.VoucherID, d.Product), Amount: -d.Amount}},
+		}
 		if err := e.Seal(uint64(i+1), prev); err != nil {
 			t.Fatal(err)
 		}
@@ -45,34 +51,81 @@ func checkChain(entries []settlement.Entry) error {
 	return nil
 }
 
-func TestSettleEntry(t *testing.T) {
+func TestBookClaim(t *testing.T) {
 	at := time.Date(2026, 3, 15, 11, 0, 0, 0, time.FixedZone("CET", 3600))
-	e := settlement.SettleEntry(acceptedDecision("c1", 96000), at)
-	if e.Region != "r1" || e.Type != "settle" || e.ProviderAGB != "10000001" || e.ClaimID != "c1" ||
-		e.VoucherID != "v1" || e.Product != "H300" || e.Amount != 96000 {
-		t.Errorf("entry = %+v", e)
+	newState := func(p settlement.Policy) (*voucher.Voucher, *settlement.RegionState) {
+		v := &voucher.Voucher{ID: "v1", Region: "r1", Lines: []voucher.Line{
+			{Product: "H300", MaxAmount: 200000, Remaining: 200000, Reserved: true, Committed: 50000},
+		}}
+		r := &settlement.RegionState{Region: settlement.Region{ID: "r1", Budget: 1000000, Policy: p}, Committed: 50000}
+		return v, r
 	}
-	if e.At.Location() != time.UTC || !e.At.Equal(at) {
-		t.Errorf("At = %v, want %v in UTC", e.At, at)
-	}
-	want := []settlement.Posting{
-		{Account: "voucher:v1:H300", Amount: -96000},
-		{Account: "region:r1:settled", Amount: 96000},
-		{Account: "provider:10000001:payable", Amount: 96000},
-	}
-	if len(e.Postings) != len(want) {
-		t.Fatalf("postings = %+v", e.Postings)
-	}
-	for i := range want {
-		if e.Postings[i] != want[i] {
-			t.Errorf("posting %d = %+v, want %+v", i, e.Postings[i], want[i])
+
+	t.Run("accepted under monitor", func(t *testing.T) {
+		v, r := newState(settlement.Policy{})
+		d := acceptedDecision("c1", 96000)
+		pt := &settlement.ProviderTotals{}
+		e := settlement.BookClaim(&d, v, r, pt, at)
+		if e.Type != settlement.EntrySettle || e.Amount != 96000 || !e.At.Equal(at) || e.At.Location() != time.UTC {
+			t.Errorf("entry = %+v", e)
 		}
-	}
-	if settlement.VoucherAccount("v1", "H300") != want[0].Account ||
-		settlement.RegionAccount("r1") != want[1].Account ||
-		settlement.ProviderAccount("10000001") != want[2].Account {
-		t.Error("account names differ from the postings")
-	}
+		want := []settlement.Posting{
+			{Account: "voucher:v1:H300", Amount: -96000},
+			{Account: "voucher:v1:H300:committed", Amount: -50000},
+			{Account: "region:r1:committed", Amount: -50000},
+			{Account: "region:r1:settled", Amount: 96000},
+			{Account: "region:r1:paid", Amount: 96000},
+			{Account: "region:r1:provider:10000001:claimed", Amount: 96000},
+			{Account: "region:r1:provider:10000001:paid", Amount: 96000},
+		}
+		if len(e.Postings) != len(want) {
+			t.Fatalf("postings = %+v", e.Postings)
+		}
+		for i := range want {
+			if e.Postings[i] != want[i] {
+				t.Errorf("posting %d = %+v, want %+v", i, e.Postings[i], want[i])
+			}
+		}
+		l := v.Line("H300")
+		if l.Remaining != 104000 || l.Committed != 0 || r.Committed != 0 || r.Settled != 96000 || r.Paid != 96000 ||
+			r.Claims != 1 || pt.Claimed != 96000 || pt.Paid != 96000 || d.Payable != 96000 || d.BeyondBudget {
+			t.Errorf("after booking: line %+v, region %+v, provider %+v, decision %+v", l, r, pt, d)
+		}
+	})
+
+	t.Run("prorata pays the provisional share, rounded half-up", func(t *testing.T) {
+		v, r := newState(settlement.Policy{Kind: settlement.ProRata, ProvisionalRate: 8550})
+		d := acceptedDecision("c1", 1001) // 85.5% of 10.01 is 8.55855 → 8.56
+		pt := &settlement.ProviderTotals{}
+		settlement.BookClaim(&d, v, r, pt, at)
+		if d.Payable != 856 || r.Settled != 1001 || r.Paid != 856 || pt.Paid != 856 {
+			t.Errorf("payable %s, settled %s, paid %s", d.Payable, r.Settled, r.Paid)
+		}
+	})
+
+	t.Run("held is debited, not payable", func(t *testing.T) {
+		v, r := newState(settlement.Policy{Kind: settlement.Hold, HoldThreshold: 10000})
+		d := acceptedDecision("c1", 96000)
+		d.Status = settlement.Held
+		pt := &settlement.ProviderTotals{}
+		e := settlement.BookClaim(&d, v, r, pt, at)
+		if e.Type != settlement.EntryHold || r.Held != 96000 || r.Settled != 0 || r.Paid != 0 || d.Payable != 0 || pt.Claimed != 0 {
+			t.Errorf("entry %s, region %+v, payable %s", e.Type, r, d.Payable)
+		}
+		if v.Line("H300").Remaining != 104000 {
+			t.Errorf("remaining %s", v.Line("H300").Remaining)
+		}
+	})
+
+	t.Run("beyond budget is marked", func(t *testing.T) {
+		v, r := newState(settlement.Policy{})
+		r.Settled = 950000
+		d := acceptedDecision("c1", 96000)
+		settlement.BookClaim(&d, v, r, &settlement.ProviderTotals{}, at)
+		if !d.BeyondBudget {
+			t.Error("settled 1046000 of a 1000000 budget is not marked beyond budget")
+		}
+	})
 }
 
 func TestEntry_Seal(t *testing.T) {
@@ -136,9 +189,9 @@ func TestEntry_Seal(t *testing.T) {
 		change func(e *settlement.Entry)
 	}{
 		{"amount", func(e *settlement.Entry) { e.Amount++ }},
-		{"posting amount", func(e *settlement.Entry) { e.Postings[2].Amount = 1 }},
-		{"posting account", func(e *settlement.Entry) { e.Postings[2].Account = "provider:99999999:payable" }},
-		{"dropped posting", func(e *settlement.Entry) { e.Postings = e.Postings[:2] }},
+		{"posting amount", func(e *settlement.Entry) { e.Postings[0].Amount = 1 }},
+		{"posting account", func(e *settlement.Entry) { e.Postings[0].Account = "voucher:v9:H300" }},
+		{"dropped posting", func(e *settlement.Entry) { e.Postings = e.Postings[:0] }},
 		{"provider", func(e *settlement.Entry) { e.ProviderAGB = "99999999" }},
 		{"claim id", func(e *settlement.Entry) { e.ClaimID = "other" }},
 		{"voucher", func(e *settlement.Entry) { e.VoucherID = "v2" }},

@@ -1,6 +1,8 @@
 package settlement
 
 import (
+	"fmt"
+
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/matching"
 	"github.com/regie-nl/regie/voucher"
@@ -17,23 +19,26 @@ type State interface {
 	Provider(agb string) (*matching.Provider, error)
 	// Tariff returns the tariff of a product; ok is false when there is none.
 	Tariff(product string) (t voucher.Tariff, ok bool, err error)
-	// Overlaps reports whether an accepted claim on the voucher line overlaps
-	// the period from–to.
+	// Overlaps reports whether a settled or held claim on the voucher line
+	// overlaps the period from–to.
 	Overlaps(voucherID, product string, from, to regie.Date) (bool, error)
+	// Region returns the region's state, or nil when there is none.
+	Region(id string) (*RegionState, error)
 }
 
 // Decide applies the claim rules, in a fixed order, to a validated claim on the
-// given day. It reads state and changes nothing. For an accepted claim it
-// returns the voucher so that the store can debit the line it names.
+// given day. It reads state and changes nothing. For an accepted or held claim
+// it returns the voucher and region, for the store to book with BookClaim.
 //
 // The order is: voucher known, not revoked/suspended/expired; period within
-// validity and not in the future; product indicated; provider assigned for the
-// whole period and qualified; unit price within the maximum tariff and the
-// provider's own tariff; no overlap with an accepted claim; units within the
-// indicated volume; amount within the line's remaining balance.
-//
-// Decide does not change v; ApplyToLine does, once the store accepts.
-func Decide(st State, c Claim, today regie.Date) (Decision, *voucher.Voucher, error) {
+// validity and not in the future; product indicated; provider assigned for
+// the whole period and qualified on its first and last day; unit price within
+// the maximum tariff and the provider's own tariff; no overlap with a settled
+// or held claim; units within the indicated volume; amount within the line's
+// remaining balance; then the region: its year not closed, and its budget
+// policy: cap rejects what would take settled + held past the budget, hold
+// holds what would take it past the threshold.
+func Decide(st State, c Claim, today regie.Date) (Decision, *voucher.Voucher, *RegionState, error) {
 	d := Decision{
 		ProviderAGB: c.ProviderAGB, ClaimID: c.ClaimID, VoucherID: c.VoucherID, Product: c.Product,
 		From: c.From, To: c.To, Units: c.Units, UnitPrice: c.UnitPrice,
@@ -41,18 +46,38 @@ func Decide(st State, c Claim, today regie.Date) (Decision, *voucher.Voucher, er
 	}
 	reason, v, err := check(st, c, today)
 	if err != nil {
-		return Decision{}, nil, err
+		return Decision{}, nil, nil, err
 	}
 	if v != nil {
 		d.Region = v.Region
 	}
 	if reason != "" {
 		d.Reason = reason
-		return d, nil, nil
+		return d, nil, nil, nil
 	}
-	d.Status = Accepted
-	d.Amount, _ = c.Amount()
-	return d, v, nil
+	r, err := st.Region(v.Region)
+	if err != nil {
+		return Decision{}, nil, nil, err
+	}
+	if r == nil {
+		return Decision{}, nil, nil, fmt.Errorf("settlement: voucher %s names unknown region %s", v.ID, v.Region)
+	}
+	amount, _ := c.Amount()
+	claimed := r.Settled + r.Held + amount
+	switch {
+	case r.Closed:
+		d.Reason = ReasonBudgetYearClosed
+		return d, nil, nil, nil
+	case r.Policy.Kind == Cap && claimed > r.Budget:
+		d.Reason = ReasonBudgetExhausted
+		return d, nil, nil, nil
+	case r.Policy.Kind == Hold && claimed > r.Policy.HoldThreshold.Of(r.Budget):
+		d.Status = Held
+	default:
+		d.Status = Accepted
+	}
+	d.Amount = amount
+	return d, v, r, nil
 }
 
 func check(st State, c Claim, today regie.Date) (string, *voucher.Voucher, error) {
@@ -127,15 +152,6 @@ func check(st State, c Claim, today regie.Date) (string, *voucher.Voucher, error
 		return ReasonInsufficientBalance, v, nil
 	}
 	return "", v, nil
-}
-
-// ApplyToLine books an accepted claim on its voucher line: the balance goes
-// down by the amount and the units claimed up.
-func ApplyToLine(v *voucher.Voucher, d Decision) {
-	l := v.Line(d.Product)
-	l.Remaining -= d.Amount
-	l.UnitsClaimed += d.Units
-	l.ClaimedThrough = max(l.ClaimedThrough, d.To)
 }
 
 // VolumeFor is the most units one claim may hold for a period: the weekly

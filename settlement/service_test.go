@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -130,20 +131,34 @@ func (e *env) journal(t *testing.T, region string) []settlement.Entry {
 	return out
 }
 
+func entryTypes(entries []settlement.Entry) []settlement.EntryType {
+	var out []settlement.EntryType
+	for _, e := range entries {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
 func TestService_Submit(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("accepts, debits and journals", func(t *testing.T) {
 		e := newEnv(t)
 		before := e.remaining(t)
-		d, replay, err := e.svc.Submit(ctx, assigned, e.february(t))
+		j0 := e.journal(t, "r1")
+		// Before any claim: the budget (revision 1), the voucher's issue, and
+		// the reservation of its line when the provider accepted.
+		if types := entryTypes(j0); !slices.Equal(types, []settlement.EntryType{settlement.EntryRevision, settlement.EntryIssue, settlement.EntryReserve}) {
+			t.Fatalf("journal before claims = %v", types)
+		}
+		d, replay, err := e.svc.Submit(ctx, assigned, e.february(t), false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if replay {
 			t.Error("first submission reported as a replay")
 		}
-		if d.Status != settlement.Accepted || d.Amount != 96000 || d.Region != "r1" || d.ProviderAGB != "10000001" || d.JournalSeq != 1 {
+		if d.Status != settlement.Accepted || d.Amount != 96000 || d.Payable != 96000 || d.Region != "r1" || d.ProviderAGB != "10000001" || d.JournalSeq != uint64(len(j0)+1) {
 			t.Errorf("decision = %+v", d)
 		}
 		if !d.DecidedAt.Equal(e.now) || d.DecidedAt.Location() != time.UTC {
@@ -156,26 +171,33 @@ func TestService_Submit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Settled != 96000 || f.Claims != 1 || f.Remaining != 1_000_000_00-96000 || f.Budget != 1_000_000_00 {
+		// The claim turns part of the line's commitment into settled.
+		if f.Settled != 96000 || f.Paid != 96000 || f.Claims != 1 || f.Remaining != 1_000_000_00-96000 || f.Budget != 1_000_000_00 ||
+			f.Committed != before-96000 || f.Free != 1_000_000_00-before {
 			t.Errorf("figures = %+v", f)
 		}
 		j := e.journal(t, "r1")
-		if len(j) != 1 || j[0].Amount != 96000 || j[0].ClaimID != "feb-1" || j[0].ProviderAGB != "10000001" {
-			t.Fatalf("journal = %+v", j)
+		if len(j) != len(j0)+1 {
+			t.Fatalf("journal has %d entries after one claim, had %d", len(j), len(j0))
 		}
-		if err := j[0].CheckSeal(""); err != nil {
+		last := j[len(j)-1]
+		if last.Type != settlement.EntrySettle || last.Seq != d.JournalSeq || last.Amount != 96000 || last.ClaimID != "feb-1" || last.ProviderAGB != "10000001" {
+			t.Fatalf("journal entry = %+v", last)
+		}
+		if err := last.CheckSeal(j0[len(j0)-1].Hash); err != nil {
 			t.Errorf("journal entry: %v", err)
 		}
 	})
 
 	t.Run("a retry replays and changes nothing", func(t *testing.T) {
 		e := newEnv(t)
-		first, _, err := e.svc.Submit(ctx, assigned, e.february(t))
+		first, _, err := e.svc.Submit(ctx, assigned, e.february(t), false)
 		if err != nil {
 			t.Fatal(err)
 		}
+		j1 := e.journal(t, "r1")
 		e.now = e.now.Add(time.Hour)
-		again, replay, err := e.svc.Submit(ctx, assigned, e.february(t))
+		again, replay, err := e.svc.Submit(ctx, assigned, e.february(t), false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,19 +207,19 @@ func TestService_Submit(t *testing.T) {
 		if f, _ := e.svc.Figures(ctx, funderR1, "r1"); f.Settled != 96000 || f.Claims != 1 {
 			t.Errorf("figures after retry = %+v", f)
 		}
-		if j := e.journal(t, "r1"); len(j) != 1 {
-			t.Errorf("journal has %d entries after a retry", len(j))
+		if j := e.journal(t, "r1"); len(j) != len(j1) || j[len(j)-1].Hash != j1[len(j1)-1].Hash {
+			t.Errorf("journal has %d entries after a retry, had %d", len(j), len(j1))
 		}
 	})
 
 	t.Run("a reused claim id with other content is a conflict", func(t *testing.T) {
 		e := newEnv(t)
-		if _, _, err := e.svc.Submit(ctx, assigned, e.february(t)); err != nil {
+		if _, _, err := e.svc.Submit(ctx, assigned, e.february(t), false); err != nil {
 			t.Fatal(err)
 		}
 		c := e.february(t)
 		c.Units = 800
-		_, _, err := e.svc.Submit(ctx, assigned, c)
+		_, _, err := e.svc.Submit(ctx, assigned, c, false)
 		wantErr(t, err, regie.Conflict, "claim_id_conflict")
 		if got := e.remaining(t); got != e.v.Lines[0].MaxAmount-96000 {
 			t.Errorf("remaining %s after a conflict", got)
@@ -206,12 +228,14 @@ func TestService_Submit(t *testing.T) {
 
 	t.Run("double billing is rejected", func(t *testing.T) {
 		e := newEnv(t)
-		if _, _, err := e.svc.Submit(ctx, assigned, e.february(t)); err != nil {
+		j0 := e.journal(t, "r1")
+		first, _, err := e.svc.Submit(ctx, assigned, e.february(t), false)
+		if err != nil {
 			t.Fatal(err)
 		}
 		c := e.february(t)
 		c.ClaimID, c.From, c.Units = "feb-2", mustDate(t, "2026-02-15"), 800
-		d, _, err := e.svc.Submit(ctx, assigned, c)
+		d, _, err := e.svc.Submit(ctx, assigned, c, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,16 +243,16 @@ func TestService_Submit(t *testing.T) {
 			t.Errorf("overlapping claim = %+v", d)
 		}
 		c.ClaimID, c.From, c.To = "mar-1", mustDate(t, "2026-03-01"), mustDate(t, "2026-03-14")
-		d, _, err = e.svc.Submit(ctx, assigned, c)
+		d, _, err = e.svc.Submit(ctx, assigned, c, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Status != settlement.Accepted || d.JournalSeq != 2 {
-			t.Errorf("next period = %+v", d)
+		if d.Status != settlement.Accepted || d.JournalSeq != first.JournalSeq+1 {
+			t.Errorf("next period = %+v, want accepted at seq %d", d, first.JournalSeq+1)
 		}
 		j := e.journal(t, "r1")
-		if len(j) != 2 {
-			t.Fatalf("journal has %d entries, want 2 (rejections are not journalled)", len(j))
+		if len(j) != len(j0)+2 {
+			t.Fatalf("journal has %d entries, want %d (rejections are not journalled)", len(j), len(j0)+2)
 		}
 		prev := ""
 		for _, en := range j {
@@ -243,7 +267,7 @@ func TestService_Submit(t *testing.T) {
 		e := newEnv(t)
 		c := e.february(t)
 		c.ProviderAGB = "10000001" // 10000002 claims in the name of the assigned provider
-		d, _, err := e.svc.Submit(ctx, unassigned, c)
+		d, _, err := e.svc.Submit(ctx, unassigned, c, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +287,7 @@ func TestService_Submit(t *testing.T) {
 			t.Errorf("remaining %s, want untouched", got)
 		}
 		// The assigned provider's own claim with the same id is unaffected.
-		d, replay, err := e.svc.Submit(ctx, assigned, e.february(t))
+		d, replay, err := e.svc.Submit(ctx, assigned, e.february(t), false)
 		if err != nil || replay || d.Status != settlement.Accepted {
 			t.Errorf("assigned provider's claim = %+v, %v, %v", d, replay, err)
 		}
@@ -281,7 +305,7 @@ func TestService_Submit(t *testing.T) {
 		} {
 			c := e.february(t)
 			c.ProviderAGB = "10000001"
-			d, _, err := e.svc.Submit(ctx, p, c)
+			d, _, err := e.svc.Submit(ctx, p, c, false)
 			wantErr(t, err, regie.Forbidden, "role_forbidden")
 			if d.Status != "" {
 				t.Errorf("%s got decision %+v", p.Role, d)
@@ -299,7 +323,7 @@ func TestService_Submit(t *testing.T) {
 		e := newEnv(t)
 		c := e.february(t)
 		c.Units = 0
-		_, _, err := e.svc.Submit(ctx, assigned, c)
+		_, _, err := e.svc.Submit(ctx, assigned, c, false)
 		wantErr(t, err, regie.Invalid, "units_invalid")
 		if _, err := e.db.Decision(ctx, "10000001", "feb-1"); regie.ErrorCode(err) != "claim_not_found" {
 			t.Errorf("an invalid claim was recorded: %v", err)
@@ -310,7 +334,7 @@ func TestService_Submit(t *testing.T) {
 func TestService_Decision(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	sub, _, err := e.svc.Submit(ctx, assigned, e.february(t))
+	sub, _, err := e.svc.Submit(ctx, assigned, e.february(t), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@
 package settlement
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -81,6 +80,7 @@ type Status string
 
 const (
 	Accepted Status = "accepted" // settled: debited and payable
+	Held     Status = "held"     // debited and recorded, not payable until the funder releases it (policy hold)
 	Rejected Status = "rejected" // nothing changed; Reason says why
 )
 
@@ -100,6 +100,8 @@ const (
 	ReasonPriceAboveOwnTariff   = "unit_price_above_provider_tariff"
 	ReasonPeriodOverlap         = "period_overlap"
 	ReasonInsufficientBalance   = "insufficient_balance"
+	ReasonBudgetExhausted       = "budget_exhausted"   // only under the cap policy
+	ReasonBudgetYearClosed      = "budget_year_closed" // the region's year was closed
 )
 
 // Decision is the synchronous answer to a claim; it is recorded under
@@ -115,67 +117,16 @@ type Decision struct {
 	UnitPrice   regie.Cents `json:"unit_price"`
 	Status      Status      `json:"status"`
 	Reason      string      `json:"reason,omitempty"`
-	// Amount is what was settled: zero unless accepted.
+	// Amount is what was debited from the voucher: zero when rejected.
 	Amount regie.Cents `json:"amount"`
-	Region string      `json:"region,omitempty"`
-	// BeyondBudget marks an accepted claim that took the region past its budget
-	// (the monitor policy settles it all the same and alerts).
+	// Payable is what the provider is paid for it now: the amount, the
+	// provisional share of it under prorata, zero while held.
+	Payable regie.Cents `json:"payable"`
+	Region  string      `json:"region,omitempty"`
+	// BeyondBudget marks a claim that took the region's claimed total past its
+	// budget (the monitor policy settles it all the same and alerts).
 	BeyondBudget bool      `json:"beyond_budget,omitempty"`
 	JournalSeq   uint64    `json:"journal_seq,omitempty"`
 	DecidedAt    time.Time `json:"decided_at"`
 	Fingerprint  string    `json:"-"`
-}
-
-// Region is a budget region: a zorgkantoor region (Wlz) or a municipality (Wmo,
-// Jeugdwet), with its yearly budget (contracteerruimte).
-type Region struct {
-	ID     string      `json:"id"`
-	Name   string      `json:"name"`
-	Funder string      `json:"funder"`
-	Year   int         `json:"year"`
-	Budget regie.Cents `json:"budget"`
-}
-
-// Figures are a region's live budget figures, maintained in the same atomic step
-// as each settlement.
-type Figures struct {
-	Region    string      `json:"region"`
-	Name      string      `json:"name"`
-	Year      int         `json:"year"`
-	Budget    regie.Cents `json:"budget"`
-	Settled   regie.Cents `json:"settled"`
-	Remaining regie.Cents `json:"remaining"` // budget − settled; negative when overrun
-	Claims    int64       `json:"accepted_claims"`
-}
-
-// Ledger is the store side of settlement.
-type Ledger interface {
-	// PutRegion creates a region or replaces its name, funder, year and budget;
-	// settled amounts are kept.
-	PutRegion(ctx context.Context, r Region) error
-
-	// Regions returns every region ordered by id.
-	Regions(ctx context.Context) ([]Region, error)
-
-	// HasRegion reports whether the region exists.
-	HasRegion(ctx context.Context, id string) (bool, error)
-
-	// Figures returns the live figures of one region.
-	// Returns NotFound "region_not_found".
-	Figures(ctx context.Context, region string) (Figures, error)
-
-	// Settle decides a validated claim with Decide and, in one atomic step,
-	// applies an acceptance and records the decision. A retry of the same
-	// (provider, claim id) with the same content returns the recorded decision
-	// with replay true and changes nothing. Returns Conflict "claim_id_conflict"
-	// when the id was used for a claim with other content.
-	Settle(ctx context.Context, c Claim, now time.Time) (d Decision, replay bool, err error)
-
-	// Decision returns the recorded decision of one claim.
-	// Returns NotFound "claim_not_found".
-	Decision(ctx context.Context, providerAGB, claimID string) (Decision, error)
-
-	// Journal calls fn with the region's entries in order until fn returns an
-	// error, which it returns. Returns NotFound "region_not_found".
-	Journal(ctx context.Context, region string, fn func(Entry) error) error
 }

@@ -188,7 +188,16 @@ type fakeState struct {
 	provider *matching.Provider
 	tariff   *voucher.Tariff
 	overlap  bool
+	region   *settlement.RegionState
 	err      error
+}
+
+func (s *fakeState) Region(id string) (*settlement.RegionState, error) {
+	if s.region == nil || s.region.ID != id {
+		return nil, nil
+	}
+	cp := *s.region
+	return &cp, nil
 }
 
 func (s *fakeState) Voucher(id string) (*voucher.Voucher, error) {
@@ -246,6 +255,7 @@ func goodState(t *testing.T) *fakeState {
 		provider: &matching.Provider{AGB: "10000001", Qualified: true, Regions: []string{"r1"},
 			Offers: []matching.Offer{{Product: "H300", Tariff: 6000}}},
 		tariff: &voucher.Tariff{Product: "H300", Law: voucher.Wmo, Unit: "hour", MaxPrice: 6500},
+		region: &settlement.RegionState{Region: settlement.Region{ID: "r1", Budget: 10000000}},
 	}
 }
 
@@ -254,7 +264,7 @@ func TestDecide(t *testing.T) {
 
 	t.Run("accepts", func(t *testing.T) {
 		c := validClaim(t)
-		d, v, err := settlement.Decide(goodState(t), c, today)
+		d, v, _, err := settlement.Decide(goodState(t), c, today)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,7 +286,7 @@ func TestDecide(t *testing.T) {
 	t.Run("accepts the whole remaining balance", func(t *testing.T) {
 		st := goodState(t)
 		st.v.Lines[0].Remaining = 96000
-		if d, _, _ := settlement.Decide(st, validClaim(t), today); d.Status != settlement.Accepted {
+		if d, _, _, _ := settlement.Decide(st, validClaim(t), today); d.Status != settlement.Accepted {
 			t.Errorf("decision = %+v", d)
 		}
 	})
@@ -284,7 +294,7 @@ func TestDecide(t *testing.T) {
 	t.Run("accepts what still fits the volume claimed so far", func(t *testing.T) {
 		st := goodState(t)
 		st.v.Lines[0].UnitsClaimed, st.v.Lines[0].ClaimedThrough = 2000, mustDate(t, "2026-01-31")
-		if d, _, _ := settlement.Decide(st, validClaim(t), today); d.Status != settlement.Accepted {
+		if d, _, _, _ := settlement.Decide(st, validClaim(t), today); d.Status != settlement.Accepted {
 			t.Errorf("decision = %+v", d)
 		}
 	})
@@ -292,7 +302,7 @@ func TestDecide(t *testing.T) {
 	t.Run("accepts a period ending today", func(t *testing.T) {
 		c := validClaim(t)
 		c.From, c.To, c.Units = mustDate(t, "2026-03-09"), today, 400
-		if d, _, _ := settlement.Decide(goodState(t), c, today); d.Status != settlement.Accepted {
+		if d, _, _, _ := settlement.Decide(goodState(t), c, today); d.Status != settlement.Accepted {
 			t.Errorf("decision = %+v", d)
 		}
 	})
@@ -365,7 +375,7 @@ func TestDecide(t *testing.T) {
 			if tc.today != "" {
 				day = mustDate(t, tc.today)
 			}
-			d, v, err := settlement.Decide(st, c, day)
+			d, v, _, err := settlement.Decide(st, c, day)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -384,7 +394,7 @@ func TestDecide(t *testing.T) {
 	t.Run("state errors are errors", func(t *testing.T) {
 		st := goodState(t)
 		st.err = errors.New("disk")
-		if _, _, err := settlement.Decide(st, validClaim(t), today); err == nil {
+		if _, _, _, err := settlement.Decide(st, validClaim(t), today); err == nil {
 			t.Error("Decide hid a state error")
 		}
 	})

@@ -55,6 +55,11 @@ type Line struct {
 	// the volume rule holds over many small claims as well as one large one.
 	UnitsClaimed   regie.Units `json:"units_claimed"`
 	ClaimedThrough regie.Date  `json:"claimed_through"`
+	// Reserved is true while an accepted choice commits the line on the
+	// regional budget; Committed is what is committed now: the remaining
+	// amount when reserved, less what was claimed since.
+	Reserved  bool        `json:"reserved"`
+	Committed regie.Cents `json:"committed"`
 }
 
 // Voucher is an issued entitlement. Subject is the client's pseudonym.
@@ -116,7 +121,8 @@ type Tariff struct {
 // Store persists vouchers and the tariff table.
 type Store interface {
 	// CreateVoucher stores a new voucher with its signed token.
-	// Returns Conflict "voucher_exists" when the id is taken.
+	// Returns Conflict "voucher_exists" when the id is taken. In a known
+	// region, issuing is journalled there.
 	CreateVoucher(ctx context.Context, v *Voucher, token string) error
 
 	// Voucher returns the voucher with the given id, balances included.

@@ -26,6 +26,7 @@ import (
 	"github.com/regie-nl/regie/matching"
 	"github.com/regie-nl/regie/settlement"
 	"github.com/regie-nl/regie/store/bolt"
+	"github.com/regie-nl/regie/store/storetest"
 	"github.com/regie-nl/regie/voucher"
 	"github.com/regie-nl/regie/web"
 )
@@ -450,7 +451,7 @@ func (e *apiEnv) state(t *testing.T) string {
 		t.Fatalf("Regions: %v", err)
 	}
 	for _, r := range regions {
-		f, err := e.db.Figures(ctx, r.ID)
+		f, err := storetest.Figures(ctx, e.db, r.ID)
 		if err != nil {
 			t.Fatalf("Figures: %v", err)
 		}

@@ -244,8 +244,8 @@ func TestAPI_Loop(t *testing.T) {
 		if r.str(t, "budget") != budgetR1 || r.str(t, "settled") != "6200.00" || r.str(t, "remaining") != "993800.00" {
 			t.Errorf("figures %s", r.raw)
 		}
-		if n, _ := r.body["accepted_claims"].(float64); n != 1 {
-			t.Errorf("accepted_claims %v", r.body["accepted_claims"])
+		if n, _ := r.body["claims"].(float64); n != 1 {
+			t.Errorf("claims %v", r.body["claims"])
 		}
 		r = e.do(t, "GET", "/api/v1/regions/r2/budget", a.funderR2, nil).want(t, http.StatusOK)
 		if r.str(t, "settled") != "0.00" || r.str(t, "remaining") != budgetR2 {

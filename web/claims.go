@@ -6,6 +6,17 @@ import (
 	"github.com/regie-nl/regie/settlement"
 )
 
+func (s *Server) settlementRoutes(api fiber.Router, auth fiber.Handler) {
+	api.Post("/claims", auth, s.submitClaim)
+	api.Post("/claims/batch", auth, s.submitBatch)
+	api.Get("/claims/:claim_id", auth, s.getClaim)
+	api.Post("/claims/:claim_id/reverse", auth, s.reverseClaim)
+	api.Get("/vouchers/:id/claims", auth, s.voucherClaims)
+	api.Post("/disputes", auth, s.openDispute)
+	api.Post("/choices/:id/end", auth, s.endAssignment)
+	s.regionRoutes(api, auth)
+}
+
 // claimRequest is a claim as a provider sends it. The provider is the caller,
 // so the body names no provider.
 type claimRequest struct {
@@ -18,55 +29,114 @@ type claimRequest struct {
 	UnitPrice regie.Cents `json:"unit_price"`
 }
 
-func (s *Server) settlementRoutes(api fiber.Router, auth fiber.Handler) {
-	api.Get("/regions", auth, s.listRegions)
-	api.Get("/regions/:id/budget", auth, s.regionBudget)
-	api.Post("/claims", auth, s.submitClaim)
-	api.Get("/claims/:claim_id", auth, s.getClaim)
+func (r claimRequest) claim() settlement.Claim {
+	return settlement.Claim{
+		ClaimID: r.ClaimID, VoucherID: r.VoucherID, Product: r.Product,
+		From: r.From, To: r.To, Units: r.Units, UnitPrice: r.UnitPrice,
+	}
 }
 
-// submitClaim answers 201 with a new decision (accepted or rejected), 200 with
-// the recorded decision of a retry (Idempotent-Replayed: true), or a problem.
+// submitClaim answers 201 with a new decision (accepted, held or rejected),
+// 200 with the recorded decision of a retry (Idempotent-Replayed: true), or a
+// problem. With ?dry_run=true it answers 200 with the decision it would make
+// and writes nothing.
 func (s *Server) submitClaim(c *fiber.Ctx) error {
 	var in claimRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	d, replay, err := s.settle.Submit(c.UserContext(), principal(c), settlement.Claim{
-		ClaimID: in.ClaimID, VoucherID: in.VoucherID, Product: in.Product,
-		From: in.From, To: in.To, Units: in.Units, UnitPrice: in.UnitPrice,
-	})
+	dryRun, err := boolQuery(c, "dry_run")
 	if err != nil {
 		return err
 	}
-	if replay {
+	d, replay, err := s.settle.Submit(c.UserContext(), principal(c), in.claim(), dryRun)
+	if err != nil {
+		return err
+	}
+	switch {
+	case replay:
 		c.Set("Idempotent-Replayed", "true")
+		return c.JSON(d)
+	case dryRun:
+		c.Set("Dry-Run", "true")
 		return c.JSON(d)
 	}
 	s.metrics.claims.WithLabelValues(string(d.Status), d.Reason).Inc()
 	return c.Status(fiber.StatusCreated).JSON(d)
 }
 
+func boolQuery(c *fiber.Ctx, name string) (bool, error) {
+	switch c.Query(name) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, regie.FieldError(name, "query_invalid", "%s must be true or false", name)
+}
+
 func (s *Server) getClaim(c *fiber.Ctx) error {
-	d, err := s.settle.Decision(c.UserContext(), principal(c), c.Params("claim_id"))
+	rec, err := s.settle.Claim(c.UserContext(), principal(c), c.Params("claim_id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(d)
+	return c.JSON(rec)
 }
 
-func (s *Server) regionBudget(c *fiber.Ctx) error {
-	f, err := s.settle.Figures(c.UserContext(), principal(c), c.Params("id"))
+func (s *Server) reverseClaim(c *fiber.Ctx) error {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	rec, err := s.settle.Reverse(c.UserContext(), principal(c), c.Params("claim_id"), in.Reason)
 	if err != nil {
 		return err
 	}
-	return c.JSON(f)
+	return c.JSON(rec)
 }
 
-func (s *Server) listRegions(c *fiber.Ctx) error {
-	rs, err := s.settle.Regions(c.UserContext())
+func (s *Server) voucherClaims(c *fiber.Ctx) error {
+	recs, err := s.settle.VoucherClaims(c.UserContext(), principal(c), c.Params("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"regions": rs})
+	if recs == nil {
+		recs = []settlement.ClaimRecord{}
+	}
+	return c.JSON(fiber.Map{"claims": recs})
+}
+
+func (s *Server) openDispute(c *fiber.Ctx) error {
+	var in struct {
+		ProviderAGB string `json:"provider_agb"`
+		ClaimID     string `json:"claim_id"`
+		Reason      string `json:"reason"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	rec, err := s.settle.Dispute(c.UserContext(), principal(c), in.ProviderAGB, in.ClaimID, in.Reason)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(rec)
+}
+
+func (s *Server) endAssignment(c *fiber.Ctx) error {
+	var in struct {
+		LastDay regie.Date `json:"last_day"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.LastDay.IsZero() {
+		return regie.FieldError("last_day", "field_required", "last_day is required")
+	}
+	ch, err := s.settle.EndAssignment(c.UserContext(), principal(c), c.Params("id"), in.LastDay)
+	if err != nil {
+		return err
+	}
+	return c.JSON(ch)
 }

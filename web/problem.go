@@ -45,7 +45,22 @@ func statusOf(k regie.Kind) int {
 // their code; Fiber's own (404 route, 405, 413 body too large) get one; anything
 // else is logged and answered as a 500 without details.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
-	p := Problem{Instance: c.Path()}
+	p := s.problemOf(c, err)
+	if p.Status == http.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, "1")
+	}
+	if p.Status == http.StatusUnauthorized {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regie"`)
+	}
+	body, _ := json.Marshal(p)
+	c.Set(fiber.HeaderContentType, "application/problem+json")
+	return c.Status(p.Status).Send(body)
+}
+
+// problemOf turns any error into a problem; errors that are not the
+// application's are logged and become a 500 without details.
+func (s *Server) problemOf(c *fiber.Ctx, err error) *Problem {
+	p := &Problem{Instance: c.Path()}
 	var appErr *regie.Error
 	var fe *fiber.Error
 	switch {
@@ -67,13 +82,5 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	}
 	p.Title = http.StatusText(p.Status)
 	p.Type = "urn:regie:problem:" + p.Code
-	if p.Status == http.StatusServiceUnavailable {
-		c.Set(fiber.HeaderRetryAfter, "1")
-	}
-	if p.Status == http.StatusUnauthorized {
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regie"`)
-	}
-	body, _ := json.Marshal(p)
-	c.Set(fiber.HeaderContentType, "application/problem+json")
-	return c.Status(p.Status).Send(body)
+	return p
 }

@@ -34,7 +34,8 @@ type Config struct {
 	Registry *prometheus.Registry
 	// TokenTTL is the lifetime of tokens from the demo login; 12 h when zero.
 	TokenTTL time.Duration
-	// BodyLimit is the largest request body in bytes; 1 MiB when zero.
+	// BodyLimit is the largest request body in bytes; 4 MiB when zero (a
+	// batch of 10,000 claim lines).
 	BodyLimit int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -77,7 +78,7 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(reg)
 	bodyLimit := cfg.BodyLimit
 	if bodyLimit == 0 {
-		bodyLimit = 1 << 20
+		bodyLimit = 4 << 20
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "regie",

@@ -21,6 +21,8 @@ const usage = `regie — person-following care budgets (persoonsvolgende bekosti
 Usage:
   regie serve [flags]     serve the API (--demo loads demo data)
   regie token [flags]     mint an access token from the server's key
+  regie verify [flags]    recompute every journal, checkpoint and balance; fail on a difference
+  regie loadgen [flags]   drive a --demo server with claims, then check its books
   regie help COMMAND      show the flags of a command
 
 Every flag can also be set as a REGIE_* environment variable:
@@ -48,6 +50,10 @@ func run(ctx context.Context, args []string) error {
 		return runServe(ctx, rest)
 	case "token":
 		return runToken(rest)
+	case "verify":
+		return runVerify(ctx, rest)
+	case "loadgen":
+		return runLoadgen(ctx, rest)
 	case "help", "-h", "--help":
 		if len(rest) == 1 && rest[0] != "help" {
 			return run(ctx, []string{rest[0], "-h"})

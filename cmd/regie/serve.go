@@ -92,6 +92,7 @@ func runServe(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long to wait for requests in flight on SIGTERM")
+	checkpointEvery := fs.Duration("checkpoint-interval", time.Minute, "how often to sign the journal heads that moved")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -110,10 +111,11 @@ func runServe(ctx context.Context, args []string) error {
 	defer st.Close()
 
 	vouchers := &voucher.Service{Store: st, Regions: st, Assignments: st, Keys: sec.keys, Pseudonyms: sec.pseudonyms, Issuer: *issuer}
+	settle := &settlement.Service{Ledger: st, Vouchers: vouchers, Choices: st, Keys: sec.keys}
 	cfg := web.Config{
 		Vouchers:   vouchers,
 		Matching:   &matching.Service{Store: st, Vouchers: vouchers},
-		Settlement: &settlement.Service{Ledger: st},
+		Settlement: settle,
 		Keys:       sec.keys,
 		Ready:      st.Ping,
 		Logger:     log,
@@ -144,10 +146,25 @@ func runServe(ctx context.Context, args []string) error {
 		printDemoHelp(ln.Addr())
 	}
 
-	select {
-	case err := <-serveErr:
-		return err
-	case <-ctx.Done():
+	checkpoint := func() {
+		if n, err := settle.Checkpoint(context.Background()); err != nil {
+			log.Error("checkpoint", slog.Any("err", err))
+		} else if n > 0 {
+			log.Info("signed journal checkpoints", slog.Int("regions", n))
+		}
+	}
+	ticker := time.NewTicker(*checkpointEvery)
+	defer ticker.Stop()
+wait:
+	for {
+		select {
+		case err := <-serveErr:
+			return err
+		case <-ticker.C:
+			checkpoint()
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
@@ -155,6 +172,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", slog.Any("err", err))
 	}
+	checkpoint() // the last heads, signed before the store closes
 	return nil
 }
 

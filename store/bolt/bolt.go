@@ -8,8 +8,10 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,29 +35,36 @@ var (
 	bucketRegions           = []byte("regions")             // id → region record JSON
 	bucketClaims            = []byte("claims")              // agb 0 claim id → decision JSON
 	bucketClaimPeriods      = []byte("claim_periods")       // voucher 0 product 0 from → to
-	bucketPayables          = []byte("payables")            // agb → int64 cents
+	bucketClaimsByVoucher   = []byte("claims_by_voucher")   // voucher 0 agb 0 claim id → ""
+	bucketHeld              = []byte("held")                // region 0 seq → agb 0 claim id (the held queue)
+	bucketDisputes          = []byte("disputes")            // region 0 agb 0 claim id → "" (open disputes)
+	bucketRegionProviders   = []byte("region_providers")    // region 0 agb → provider totals JSON
+	bucketRevisions         = []byte("revisions")           // region 0 version → revision JSON
+	bucketCheckpoints       = []byte("checkpoints")         // region 0 seq → checkpoint JSON
 	bucketJournal           = []byte("journal")             // region → bucket of seq → entry JSON
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketVouchers, bucketVoucherTokens, bucketVouchersBySubject, bucketTariffs,
 	bucketProviders, bucketChoices, bucketChoicesByVoucher, bucketChoicesByProvider,
-	bucketRegions, bucketClaims, bucketClaimPeriods, bucketPayables, bucketJournal,
+	bucketRegions, bucketClaims, bucketClaimPeriods, bucketClaimsByVoucher, bucketHeld, bucketDisputes,
+	bucketRegionProviders, bucketRevisions, bucketCheckpoints, bucketJournal,
 }
 
 // Options tune the store. The zero value is right for `regie serve`.
 type Options struct {
-	// MaxBatchSize is how many settlements one transaction may group; 0 means 256.
-	// The default of bbolt (1000) with 64 callers makes every batch wait out
-	// MaxBatchDelay; matching it to the expected concurrency avoids that.
+	// MaxBatchSize is how many settlements one transaction may group; 0 means 1024.
 	MaxBatchSize int
-	// MaxBatchDelay is how long a batch waits for more callers; 0 means 2 ms.
+	// MaxBatchDelay is how long a batch that is not full waits for more
+	// settlements; 0 means not at all (the batch is whatever queued during
+	// the previous commit, which is what group commit needs under load).
 	MaxBatchDelay time.Duration
 }
 
 // DB is the bbolt store. It is safe for concurrent use.
 type DB struct {
-	bolt *bbolt.DB
+	bolt   *bbolt.DB
+	commit *committer // group commit of settlements
 }
 
 // Open opens or creates the store file at path, creating its directory.
@@ -63,16 +72,12 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("bolt: data directory: %w", err)
 	}
-	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, FreelistType: bbolt.FreelistMapType})
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, FreelistType: bbolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	b.MaxBatchSize, b.MaxBatchDelay = 256, 2*time.Millisecond
-	if opts.MaxBatchSize > 0 {
-		b.MaxBatchSize = opts.MaxBatchSize
-	}
-	if opts.MaxBatchDelay > 0 {
-		b.MaxBatchDelay = opts.MaxBatchDelay
+	if opts.MaxBatchSize <= 0 {
+		opts.MaxBatchSize = 1024
 	}
 	err = b.Update(func(tx *bbolt.Tx) error {
 		for _, name := range allBuckets {
@@ -86,11 +91,14 @@ func Open(path string, opts Options) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("bolt: create buckets: %w", err)
 	}
-	return &DB{bolt: b}, nil
+	return &DB{bolt: b, commit: newCommitter(b, opts.MaxBatchSize, opts.MaxBatchDelay)}, nil
 }
 
-// Close closes the file; pending batches are committed first.
-func (db *DB) Close() error { return db.bolt.Close() }
+// Close commits what is queued and closes the file.
+func (db *DB) Close() error {
+	db.commit.close()
+	return db.bolt.Close()
+}
 
 // Ping reports whether the file is open and readable.
 func (db *DB) Ping(ctx context.Context) error {
@@ -148,4 +156,26 @@ func putJSON(b *bbolt.Bucket, k []byte, v any) error {
 		return fmt.Errorf("bolt: encode: %w", err)
 	}
 	return b.Put(k, raw)
+}
+
+func decode(raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("bolt: decode: %w", err)
+	}
+	return nil
+}
+
+// errStop ends an iteration early without being an error.
+var errStop = errors.New("stop")
+
+// eachPrefix calls fn for every key with the prefix, in key order, until fn
+// returns an error, which it returns.
+func eachPrefix(b *bbolt.Bucket, prefix []byte, fn func(k, v []byte) error) error {
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -117,6 +117,13 @@ func (db *DB) DecideChoice(ctx context.Context, id string, to matching.ChoiceSta
 			return regie.Errorf(regie.Conflict, "choice_decided", "this choice is already %s", c.Status)
 		}
 		c.Status, c.Reason, c.DecidedAt = to, reason, at
+		if to == matching.Accepted {
+			// The assignment commits the voucher line on the regional budget in
+			// the same transaction (settlement: reservations).
+			if err := reserveLine(tx, &c, at); err != nil {
+				return err
+			}
+		}
 		return putJSON(b, []byte(id), &c)
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/regie-nl/regie"
+	"github.com/regie-nl/regie/settlement"
 	"github.com/regie-nl/regie/voucher"
 	bbolt "go.etcd.io/bbolt"
 )
@@ -18,6 +19,22 @@ func (db *DB) CreateVoucher(ctx context.Context, v *voucher.Voucher, token strin
 		b := tx.Bucket(bucketVouchers)
 		if b.Get([]byte(v.ID)) != nil {
 			return regie.Errorf(regie.Conflict, "voucher_exists", "voucher %s exists", v.ID)
+		}
+		// Issuing is journalled in the voucher's region, so that every line's
+		// balance is the sum of its postings. (voucher.Service issues only in
+		// known regions; a voucher without one has no journal to be in.)
+		r, err := readRegion(tx, v.Region)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			e := settlement.IssueEntry(v, v.IssuedAt)
+			if err := appendEntry(tx, r, &e); err != nil {
+				return err
+			}
+			if err := putRegion(tx, r); err != nil {
+				return err
+			}
 		}
 		if err := putJSON(b, []byte(v.ID), v); err != nil {
 			return err

@@ -39,11 +39,16 @@ func SettleAccepted(t testing.TB, s store.Store, c settlement.Claim, now time.Ti
 	if d.Status != settlement.Accepted || replay {
 		t.Fatalf("Settle %s = %s %q (replay %v), want accepted, not a replay", c.ClaimID, d.Status, d.Reason, replay)
 	}
+	payable := amount
+	if fig0.Policy.Kind == settlement.ProRata {
+		payable = regie.Cents((int64(amount)*int64(fig0.Policy.ProvisionalRate) + 5000) / 10000)
+	}
+	used := min(amount, v0.Line(c.Product).Committed) // the commitment this claim turns into settled
 	want := settlement.Decision{
 		ProviderAGB: c.ProviderAGB, ClaimID: c.ClaimID, VoucherID: c.VoucherID, Product: c.Product,
 		From: c.From, To: c.To, Units: c.Units, UnitPrice: c.UnitPrice,
-		Status: settlement.Accepted, Amount: amount, Region: region,
-		BeyondBudget: fig0.Settled+amount > fig0.Budget,
+		Status: settlement.Accepted, Amount: amount, Payable: payable, Region: region,
+		BeyondBudget: fig0.Settled+fig0.Held+amount > fig0.Budget,
 		JournalSeq:   uint64(len(j0) + 1),
 		DecidedAt:    now.UTC(), Fingerprint: d.Fingerprint,
 	}
@@ -58,6 +63,7 @@ func SettleAccepted(t testing.TB, s store.Store, c settlement.Claim, now time.Ti
 	wantV.Lines = append([]voucher.Line(nil), v0.Lines...)
 	wantLine := wantV.Line(c.Product)
 	wantLine.Remaining -= amount
+	wantLine.Committed -= used
 	wantLine.UnitsClaimed += c.Units
 	wantLine.ClaimedThrough = max(wantLine.ClaimedThrough, c.To)
 	if diff := diffVoucher(v1, &wantV); diff != "" {
@@ -68,6 +74,9 @@ func SettleAccepted(t testing.TB, s store.Store, c settlement.Claim, now time.Ti
 	wantFig := fig0
 	wantFig.Settled += amount
 	wantFig.Remaining -= amount
+	wantFig.Committed -= used
+	wantFig.Free -= amount - used
+	wantFig.Paid += payable
 	wantFig.Claims++
 	if fig := after.Figures[region]; fig != wantFig {
 		t.Fatalf("figures after accepting %s (amount %s) = %+v, want %+v", c.ClaimID, amount, fig, wantFig)
@@ -90,13 +99,19 @@ func SettleAccepted(t testing.TB, s store.Store, c settlement.Claim, now time.Ti
 	wantEntry := settlement.Entry{
 		Region: region, Seq: d.JournalSeq, At: now.UTC(), Type: "settle",
 		ProviderAGB: c.ProviderAGB, ClaimID: c.ClaimID, VoucherID: c.VoucherID, Product: c.Product, Amount: amount,
-		Postings: []settlement.Posting{
-			{Account: settlement.VoucherAccount(c.VoucherID, c.Product), Amount: -amount},
-			{Account: settlement.RegionAccount(region), Amount: amount},
-			{Account: settlement.ProviderAccount(c.ProviderAGB), Amount: amount},
-		},
+		Postings: []settlement.Posting{{Account: settlement.VoucherAccount(c.VoucherID, c.Product), Amount: -amount}},
 		PrevHash: prev, Hash: e.Hash,
 	}
+	if used > 0 {
+		wantEntry.Postings = append(wantEntry.Postings,
+			settlement.Posting{Account: settlement.VoucherCommittedAccount(c.VoucherID, c.Product), Amount: -used},
+			settlement.Posting{Account: settlement.RegionAccount(region, "committed"), Amount: -used})
+	}
+	wantEntry.Postings = append(wantEntry.Postings,
+		settlement.Posting{Account: settlement.RegionAccount(region, "settled"), Amount: amount},
+		settlement.Posting{Account: settlement.RegionAccount(region, "paid"), Amount: payable},
+		settlement.Posting{Account: settlement.ProviderAccount(region, c.ProviderAGB, "claimed"), Amount: amount},
+		settlement.Posting{Account: settlement.ProviderAccount(region, c.ProviderAGB, "paid"), Amount: payable})
 	if !e.At.Equal(wantEntry.At) {
 		t.Fatalf("journal entry at %v, want %v", e.At, wantEntry.At)
 	}
@@ -842,7 +857,7 @@ func testSettle(t *testing.T, o Opener) {
 			if d.BeyondBudget != wantBeyond[i] {
 				t.Errorf("claim %d: BeyondBudget %v, want %v", i, d.BeyondBudget, wantBeyond[i])
 			}
-			fig, err := s.Figures(ctx, f.Region.ID)
+			fig, err := Figures(ctx, s, f.Region.ID)
 			must(t, err, "Figures")
 			if fig.Settled != wantSettled[i] {
 				t.Errorf("claim %d: settled %s, want %s", i, fig.Settled, wantSettled[i])

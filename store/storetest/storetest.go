@@ -40,6 +40,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Regions", func(t *testing.T) { testRegions(t, o) })
 	t.Run("Settle", func(t *testing.T) { testSettle(t, o) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, o) })
+	t.Run("Policies", func(t *testing.T) { testPolicies(t, o) })
+	t.Run("Reservations", func(t *testing.T) { testReservations(t, o) })
+	t.Run("Corrections", func(t *testing.T) { testCorrections(t, o) })
+	t.Run("Disputes", func(t *testing.T) { testDisputes(t, o) })
+	t.Run("DrySettle", func(t *testing.T) { testDrySettle(t, o) })
+	t.Run("SettleBatch", func(t *testing.T) { testSettleBatch(t, o) })
+	t.Run("Verify", func(t *testing.T) { testVerify(t, o) })
 }
 
 // fresh opens a store for one test and closes it when the test ends.

@@ -1,0 +1,134 @@
+package bolt
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// committer is group commit for settlements: one goroutine runs every queued
+// request in one read-write transaction and one fsync. While a commit is on
+// disk, new requests queue, so batches grow with the load by themselves and
+// no request waits for a timer (bbolt's own db.Batch waits MaxBatchDelay for
+// every batch that is not full). Each request stays atomic: it sees the
+// effects of those before it in the batch, and when one fails with an error
+// the batch is rolled back and every request is run again alone.
+type committer struct {
+	db       *bbolt.DB
+	requests chan *commitRequest // unbuffered: a request is either taken or refused
+	quit     chan struct{}
+	stopped  chan struct{}
+	stopOnce sync.Once
+	maxBatch int
+	delay    time.Duration
+}
+
+type commitRequest struct {
+	fn   func(w *writeTx) error
+	done chan error
+}
+
+var errClosed = errors.New("bolt: store is closed")
+
+func newCommitter(db *bbolt.DB, maxBatch int, delay time.Duration) *committer {
+	c := &committer{
+		db: db, requests: make(chan *commitRequest), quit: make(chan struct{}), stopped: make(chan struct{}),
+		maxBatch: maxBatch, delay: delay,
+	}
+	go c.run()
+	return c
+}
+
+// do runs fn in a shared transaction and returns when it is durable. fn may
+// run more than once (when a batch is retried); it must assign its results
+// afresh on every run.
+func (c *committer) do(fn func(w *writeTx) error) error {
+	r := &commitRequest{fn: fn, done: make(chan error, 1)}
+	select {
+	case c.requests <- r:
+		return <-r.done
+	case <-c.quit:
+		return errClosed
+	}
+}
+
+// close stops taking requests and returns when the last batch is committed.
+// It may be called more than once.
+func (c *committer) close() {
+	c.stopOnce.Do(func() { close(c.quit) })
+	<-c.stopped
+}
+
+func (c *committer) run() {
+	defer close(c.stopped)
+	for {
+		select {
+		case first := <-c.requests:
+			c.commit(c.collect(first))
+		case <-c.quit:
+			return
+		}
+	}
+}
+
+// collect takes the requests that are waiting now, up to maxBatch, waiting up
+// to delay for more when a delay is set.
+func (c *committer) collect(first *commitRequest) []*commitRequest {
+	batch := []*commitRequest{first}
+	var deadline <-chan time.Time
+	if c.delay > 0 {
+		t := time.NewTimer(c.delay)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for len(batch) < c.maxBatch {
+		select {
+		case r := <-c.requests:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if deadline == nil {
+			break
+		}
+		select {
+		case r := <-c.requests:
+			batch = append(batch, r)
+			continue
+		case <-deadline:
+		}
+		break
+	}
+	return batch
+}
+
+func (c *committer) commit(batch []*commitRequest) {
+	failed := false
+	err := c.db.Update(func(tx *bbolt.Tx) error {
+		w := newWriteTx(tx)
+		for _, r := range batch {
+			if err := r.fn(w); err != nil {
+				failed = true
+				return err
+			}
+		}
+		return w.flush()
+	})
+	if err == nil || !failed {
+		for _, r := range batch {
+			r.done <- err // nil, or the commit itself failed for all
+		}
+		return
+	}
+	for _, r := range batch {
+		r.done <- c.db.Update(func(tx *bbolt.Tx) error {
+			w := newWriteTx(tx)
+			if err := r.fn(w); err != nil {
+				return err
+			}
+			return w.flush()
+		})
+	}
+}
