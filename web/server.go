@@ -53,6 +53,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics
 	tokenTTL time.Duration
+	tokens   tokenCache
 	now      func() time.Time
 }
 

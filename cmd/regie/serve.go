@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -93,6 +95,7 @@ func runServe(ctx context.Context, args []string) error {
 	logFormat := fs.String("log-format", "text", "text or json")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long to wait for requests in flight on SIGTERM")
 	checkpointEvery := fs.Duration("checkpoint-interval", time.Minute, "how often to sign the journal heads that moved")
+	debugAddr := fs.String("debug-addr", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -134,6 +137,9 @@ func runServe(ctx context.Context, args []string) error {
 		}
 	}
 	srv := web.New(cfg)
+	if *debugAddr != "" {
+		go serveDebug(*debugAddr, log)
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -223,4 +229,17 @@ func newLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
+}
+
+// serveDebug serves the Go profiler on its own listener, never on the API's.
+func serveDebug(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	log.Info("debug profiles", slog.String("addr", addr))
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("debug listener", slog.Any("err", err))
+	}
 }
