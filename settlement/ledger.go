@@ -140,7 +140,8 @@ type Ledger interface {
 	// Returns NotFound "claim_not_found".
 	Claim(ctx context.Context, providerAGB, claimID string) (ClaimRecord, error)
 
-	// VoucherClaims returns every recorded claim on a voucher, oldest first.
+	// VoucherClaims returns every recorded claim on a voucher, rejected ones
+	// included, oldest first.
 	VoucherClaims(ctx context.Context, voucherID string) ([]ClaimRecord, error)
 
 	// Reverse undoes a settled or held claim with a reversal entry: the
@@ -176,6 +177,7 @@ type Ledger interface {
 
 	// ReleaseHeld releases held claims of the region, oldest first, while
 	// their amounts fit within upTo; each becomes settled and payable.
+	// Returns NotFound "region_not_found"; Conflict "budget_year_closed".
 	ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, by string, now time.Time) (Released, error)
 
 	// CloseYear runs the prorata year-end close: final rate min(1, budget /

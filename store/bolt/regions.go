@@ -203,6 +203,9 @@ func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, 
 		if err != nil {
 			return err
 		}
+		if r.Closed {
+			return errYearClosed
+		}
 		totals := providerTotalsCache{tx: tx, region: region}
 		hb := tx.Bucket(bucketHeld)
 		var done [][]byte

@@ -174,7 +174,16 @@ func settleTx(w *writeTx, c settlement.Claim, fp string, claimKey []byte, now ti
 	d.DecidedAt = now.UTC()
 	d.Fingerprint = fp
 	rec := claimRecord{ClaimRecord: settlement.ClaimRecord{State: settlement.StateRejected}, FP: fp}
-	if d.Status != settlement.Rejected {
+	if d.Status == settlement.Rejected {
+		// A rejected claim on a voucher that exists is on its statement too.
+		if v, err := w.Voucher(c.VoucherID); err != nil {
+			return settlement.Decision{}, nil, err
+		} else if v != nil {
+			if err := tx.Bucket(bucketClaimsByVoucher).Put(key(d.VoucherID, d.ProviderAGB, d.ClaimID), nil); err != nil {
+				return settlement.Decision{}, nil, err
+			}
+		}
+	} else {
 		if err := bookClaim(w, &d, v, r, claimKey, now); err != nil {
 			return settlement.Decision{}, nil, err
 		}
