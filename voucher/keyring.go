@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -141,12 +142,48 @@ func readKeyFile(name string) (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
-// ActiveKeyID is the kid of the key that signs.
-func (r *KeyRing) ActiveKeyID() string { return r.keys[len(r.keys)-1].id }
+// ParseJWKS returns a verify-only ring of the Ed25519 keys in a JSON Web Key
+// Set, such as the one served at /.well-known/jwks.json: enough to check
+// vouchers and journal checkpoints without any private key.
+func ParseJWKS(data []byte) (*KeyRing, error) {
+	var set JWKSet
+	if err := json.Unmarshal(data, &set); err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
+	}
+	r := &KeyRing{byKeyID: make(map[string]ed25519.PublicKey)}
+	for _, k := range set.Keys {
+		if k.KeyType != "OKP" || k.Curve != "Ed25519" {
+			continue
+		}
+		pub, err := base64.RawURLEncoding.DecodeString(k.X)
+		if err != nil || len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("jwks: key %q is not an Ed25519 public key", k.KeyID)
+		}
+		if keyID(pub) != k.KeyID {
+			return nil, fmt.Errorf("jwks: key id %q does not match its key", k.KeyID)
+		}
+		r.byKeyID[k.KeyID] = ed25519.PublicKey(pub)
+	}
+	if len(r.byKeyID) == 0 {
+		return nil, errors.New("jwks: no Ed25519 keys")
+	}
+	return r, nil
+}
+
+// ActiveKeyID is the kid of the key that signs ("" for a verify-only ring).
+func (r *KeyRing) ActiveKeyID() string {
+	if len(r.keys) == 0 {
+		return ""
+	}
+	return r.keys[len(r.keys)-1].id
+}
 
 // Sign returns a compact JWS of claims, signed with the active key, with the
 // kid and typ headers set.
 func (r *KeyRing) Sign(typ string, claims jwt.Claims) (string, error) {
+	if len(r.keys) == 0 {
+		return "", errors.New("sign: the key ring holds public keys only")
+	}
 	k := r.keys[len(r.keys)-1]
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = k.id

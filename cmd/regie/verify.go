@@ -5,10 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/regie-nl/regie/settlement"
 	"github.com/regie-nl/regie/store"
+	"github.com/regie-nl/regie/voucher"
 )
 
 // runVerify recomputes every region's journal (or the named ones): hash
@@ -18,11 +20,12 @@ func runVerify(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	storeURL := fs.String("store", "bolt:./data/regie.db", "store URL")
 	regions := fs.String("regions", "", "comma-separated region ids (default: all)")
+	jwksFile := fs.String("jwks", "", "the server's public keys (a saved /.well-known/jwks.json); no private key is needed")
 	dataDir, keysDir := secretFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	sec, err := loadSecrets(*dataDir, *keysDir)
+	keys, err := verifyKeys(*jwksFile, *dataDir, *keysDir)
 	if err != nil {
 		return err
 	}
@@ -31,10 +34,30 @@ func runVerify(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	return verifyRegions(ctx, os.Stdout, st, sec, *regions)
+	return verifyRegions(ctx, os.Stdout, st, keys, *regions)
 }
 
-func verifyRegions(ctx context.Context, w *os.File, st store.Store, sec *secrets, only string) error {
+// verifyKeys reads the public keys from a JWKS file, or else the key files
+// of the data directory, which it never creates: a verification with fresh
+// keys would only report every checkpoint as forged.
+func verifyKeys(jwksFile, dataDir, keysDir string) (*voucher.KeyRing, error) {
+	if jwksFile != "" {
+		b, err := os.ReadFile(jwksFile)
+		if err != nil {
+			return nil, err
+		}
+		return voucher.ParseJWKS(b)
+	}
+	if keysDir == "" {
+		keysDir = filepath.Join(dataDir, "keys")
+	}
+	if names, _ := filepath.Glob(filepath.Join(keysDir, "ed25519-*.pem")); len(names) == 0 {
+		return nil, fmt.Errorf("no signing keys in %s: give --jwks with the server's public keys", keysDir)
+	}
+	return voucher.LoadKeyRing(keysDir)
+}
+
+func verifyRegions(ctx context.Context, w *os.File, st store.Store, keys *voucher.KeyRing, only string) error {
 	var ids []string
 	if only != "" {
 		ids = strings.Split(only, ",")
@@ -50,7 +73,7 @@ func verifyRegions(ctx context.Context, w *os.File, st store.Store, sec *secrets
 	var entries uint64
 	failed := 0
 	for _, id := range ids {
-		rep, err := settlement.Verify(ctx, st, sec.keys, id)
+		rep, err := settlement.Verify(ctx, st, keys, id)
 		if err != nil {
 			return fmt.Errorf("verify %s: %w", id, err)
 		}
