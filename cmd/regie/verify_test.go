@@ -116,4 +116,3 @@ func TestVerify(t *testing.T) {
 		t.Error("verify made up keys")
 	}
 }
-
