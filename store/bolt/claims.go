@@ -33,10 +33,18 @@ func (db *DB) Claim(ctx context.Context, providerAGB, claimID string) (settlemen
 
 // VoucherClaims implements settlement.Ledger.
 func (db *DB) VoucherClaims(ctx context.Context, voucherID string) ([]settlement.ClaimRecord, error) {
+	out, err := db.indexedClaims(bucketClaimsByVoucher, voucherID)
+	sortClaims(out)
+	return out, err
+}
+
+// indexedClaims reads the claims an index bucket lists under owner: keys
+// owner 0 agb 0 claim id.
+func (db *DB) indexedClaims(index []byte, owner string) ([]settlement.ClaimRecord, error) {
 	var out []settlement.ClaimRecord
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		prefix := key(voucherID, "")
-		return eachPrefix(tx.Bucket(bucketClaimsByVoucher), prefix, func(k, _ []byte) error {
+		prefix := key(owner, "")
+		return eachPrefix(tx.Bucket(index), prefix, func(k, _ []byte) error {
 			rec, err := readClaim(tx, k[len(prefix):])
 			if err != nil {
 				return err
@@ -45,7 +53,6 @@ func (db *DB) VoucherClaims(ctx context.Context, voucherID string) ([]settlement
 			return nil
 		})
 	})
-	sortClaims(out)
 	return out, err
 }
 
@@ -189,18 +196,7 @@ func (db *DB) ResolveDispute(ctx context.Context, providerAGB, claimID string, u
 
 // Disputes implements settlement.Ledger.
 func (db *DB) Disputes(ctx context.Context, region string) ([]settlement.ClaimRecord, error) {
-	var out []settlement.ClaimRecord
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		prefix := key(region, "")
-		return eachPrefix(tx.Bucket(bucketDisputes), prefix, func(k, _ []byte) error {
-			rec, err := readClaim(tx, k[len(prefix):])
-			if err != nil {
-				return err
-			}
-			out = append(out, rec.ClaimRecord)
-			return nil
-		})
-	})
+	out, err := db.indexedClaims(bucketDisputes, region)
 	slices.SortStableFunc(out, func(a, b settlement.ClaimRecord) int { return a.Dispute.OpenedAt.Compare(b.Dispute.OpenedAt) })
 	return out, err
 }

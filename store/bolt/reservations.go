@@ -7,6 +7,7 @@ import (
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/matching"
 	"github.com/regie-nl/regie/settlement"
+	"github.com/regie-nl/regie/voucher"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -25,7 +26,12 @@ func reserveLine(tx *bbolt.Tx, c *matching.Choice, at time.Time) error {
 	if !ok {
 		return nil
 	}
-	if err := appendEntry(tx, r, &e); err != nil {
+	return writeLineEntry(tx, v, r, &e)
+}
+
+// writeLineEntry appends e and writes the voucher and region it changed.
+func writeLineEntry(tx *bbolt.Tx, v *voucher.Voucher, r *settlement.RegionState, e *settlement.Entry) error {
+	if err := appendEntry(tx, r, e); err != nil {
 		return err
 	}
 	if err := putJSON(tx.Bucket(bucketVouchers), []byte(v.ID), v); err != nil {
@@ -77,13 +83,7 @@ func (db *DB) EndAssignment(ctx context.Context, choiceID string, lastDay regie.
 		if !ok {
 			return nil
 		}
-		if err := appendEntry(tx, r, &e); err != nil {
-			return err
-		}
-		if err := putJSON(tx.Bucket(bucketVouchers), []byte(v.ID), v); err != nil {
-			return err
-		}
-		return putRegion(tx, r)
+		return writeLineEntry(tx, v, r, &e)
 	})
 	if err != nil {
 		return nil, err
