@@ -21,6 +21,7 @@ import (
 	"github.com/regie-nl/regie/matching"
 	"github.com/regie-nl/regie/settlement"
 	"github.com/regie-nl/regie/store"
+	"github.com/regie-nl/regie/store/bolt"
 	"github.com/regie-nl/regie/voucher"
 	"github.com/regie-nl/regie/web"
 )
@@ -125,6 +126,7 @@ func runServe(ctx context.Context, args []string) error {
 		Registry:   prometheus.NewRegistry(),
 	}
 	cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerStoreMetrics(cfg.Registry, st)
 	if *demoMode {
 		loaded, err := demo.Load(ctx, st, vouchers, time.Now().Year())
 		if err != nil {
@@ -135,6 +137,10 @@ func runServe(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+	}
+	// The search index is loaded after the demo data, so that it holds it.
+	if cfg.Matching.Index, err = matching.NewIndex(ctx, st); err != nil {
+		return fmt.Errorf("search index: %w", err)
 	}
 	srv := web.New(cfg)
 	if *debugAddr != "" {
@@ -242,4 +248,22 @@ func serveDebug(addr string, log *slog.Logger) {
 	if err := srv.ListenAndServe(); err != nil {
 		log.Error("debug listener", slog.Any("err", err))
 	}
+}
+
+// registerStoreMetrics exposes what the embedded store's group commits cost:
+// claims per commit and time per commit are the figures that bound its rate.
+func registerStoreMetrics(reg prometheus.Registerer, st store.Store) {
+	b, ok := st.(interface{ CommitStats() bolt.CommitStats })
+	if !ok {
+		return
+	}
+	counter := func(name, help string, value func(bolt.CommitStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return value(b.CommitStats()) })
+	}
+	reg.MustRegister(
+		counter("regie_store_commits_total", "Group commits of settlements.", func(s bolt.CommitStats) float64 { return float64(s.Batches) }),
+		counter("regie_store_commit_settlements_total", "Settlements in those commits.", func(s bolt.CommitStats) float64 { return float64(s.Settlements) }),
+		counter("regie_store_commit_pages_total", "Pages written by those commits.", func(s bolt.CommitStats) float64 { return float64(s.Pages) }),
+		counter("regie_store_commit_seconds_total", "Time in those commits, fsync included.", func(s bolt.CommitStats) float64 { return s.Time.Seconds() }),
+	)
 }

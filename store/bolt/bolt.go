@@ -94,6 +94,12 @@ func Open(path string, opts Options) (*DB, error) {
 	return &DB{bolt: b, commit: newCommitter(b, opts.MaxBatchSize, opts.MaxBatchDelay)}, nil
 }
 
+// CommitStats returns totals over the group commits of settlements so far.
+func (db *DB) CommitStats() CommitStats {
+	c := db.commit
+	return CommitStats{Batches: c.batches.Load(), Settlements: c.settlements.Load(), Pages: c.pages.Load(), Time: time.Duration(c.nanos.Load())}
+}
+
 // Close commits what is queued and closes the file.
 func (db *DB) Close() error {
 	db.commit.close()

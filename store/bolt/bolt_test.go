@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +23,8 @@ import (
 	"github.com/regie-nl/regie/store"
 	"github.com/regie-nl/regie/store/bolt"
 	"github.com/regie-nl/regie/store/storetest"
+	"github.com/regie-nl/regie/voucher"
+	bbolt "go.etcd.io/bbolt"
 )
 
 func openTemp(t testing.TB) *bolt.DB {
@@ -160,6 +163,147 @@ func TestDB_BatchRetry(t *testing.T) {
 	if v.Lines[0].Remaining != v.Lines[0].MaxAmount {
 		t.Errorf("the orphan voucher was debited: %+v", v.Lines[0])
 	}
+}
+
+// TestDB_VerifyTamper changes one byte of one stored journal entry in the
+// file, behind the store's back (or removes the entry), and expects
+// settlement.Verify (what `regie verify` runs and fails on) to report it and
+// name the entry.
+func TestDB_VerifyTamper(t *testing.T) {
+	keys, err := voucher.GenerateKeyRing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// lastDigit returns a change of the last digit of the first field in an entry.
+	lastDigit := func(field string) func(v []byte) ([]byte, error) {
+		return func(v []byte) ([]byte, error) {
+			i := bytes.Index(v, []byte(field))
+			if i < 0 {
+				return nil, fmt.Errorf("entry has no %s: %s", field, v)
+			}
+			changed := append([]byte(nil), v...)
+			changed[i+len(field)-2] = '9' // 60.00 → 60.09
+			if n := diffBytes(v, changed); n != 1 {
+				return nil, fmt.Errorf("changed %d bytes, want 1", n)
+			}
+			return changed, nil
+		}
+	}
+	voucherAccount := func(f *storetest.Fixture) string {
+		return settlement.VoucherAccount(f.Voucher.ID, storetest.ProductHour)
+	}
+	for _, tc := range []struct {
+		name string
+		// tamper returns the entry's new content, nil to remove it
+		tamper func(v []byte) ([]byte, error)
+		// named is how far after the changed entry the one named is
+		named uint64
+		// account, when set, is an account whose balance no longer adds up
+		account func(f *storetest.Fixture) string
+	}{
+		{name: "the amount of an entry", tamper: lastDigit(`"amount":"60.00"`)},
+		{name: "a posting", tamper: lastDigit(`"amount":"-60.00"`), account: voucherAccount},
+		{name: "a removed entry", tamper: func([]byte) ([]byte, error) { return nil, nil }, named: 1, account: voucherAccount},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "regie.db")
+			db, err := bolt.Open(path, bolt.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := storetest.NewFixture("a")
+			f.Put(t, db)
+			var seqs []uint64
+			for i := range 3 {
+				seqs = append(seqs, storetest.SettleAccepted(t, db, f.Claim(fmt.Sprint("c-", i), storetest.Day(i)), f.Now).JournalSeq)
+			}
+			cp, err := settlement.SignCheckpoint(keys, f.Region.ID, seqs[2], storetest.ReadJournal(t, db, f.Region.ID)[seqs[2]-1].Hash, f.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.PutCheckpoint(t.Context(), cp); err != nil {
+				t.Fatal(err)
+			}
+			storetest.VerifyOK(t, db, keys, f.Region.ID)
+			entries := len(storetest.ReadJournal(t, db, f.Region.ID))
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			// The middle claim's entry is changed in the file.
+			target := seqs[1]
+			raw, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = raw.Update(func(tx *bbolt.Tx) error {
+				jb := tx.Bucket([]byte("journal")).Bucket([]byte(f.Region.ID))
+				if jb == nil {
+					return errors.New("no journal bucket for the region")
+				}
+				k := binary.BigEndian.AppendUint64(nil, target)
+				changed, err := tc.tamper(jb.Get(k))
+				switch {
+				case err != nil:
+					return err
+				case changed == nil:
+					entries--
+					return jb.Delete(k)
+				}
+				return jb.Put(k, changed)
+			})
+			if cerr := raw.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			db, err = bolt.Open(path, bolt.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			rep, err := settlement.Verify(t.Context(), db, keys, f.Region.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK {
+				t.Fatalf("Verify after changing entry %d: OK %+v", target, rep)
+			}
+			named := fmt.Sprintf("entry %d of %s", target+tc.named, f.Region.ID)
+			found, foundAccount := false, false
+			for _, p := range rep.Problems {
+				switch {
+				case strings.Contains(p, named):
+					found = true
+				case tc.account != nil && strings.HasPrefix(p, "account "):
+					foundAccount = foundAccount || strings.HasPrefix(p, "account "+tc.account(f)+":")
+				default:
+					t.Errorf("unexpected problem: %s", p)
+				}
+			}
+			if !found {
+				t.Fatalf("Verify problems %q name no %q", rep.Problems, named)
+			}
+			if tc.account != nil && !foundAccount {
+				t.Fatalf("Verify problems %q: the balance of %s no longer adds up and is not reported", rep.Problems, tc.account(f))
+			}
+			if rep.Entries != uint64(entries) || rep.Checkpoints != 1 {
+				t.Fatalf("report %+v, want %d entries and 1 checkpoint", rep, entries)
+			}
+		})
+	}
+}
+
+func diffBytes(a, b []byte) int {
+	n := 0
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return n + max(len(a), len(b)) - min(len(a), len(b))
 }
 
 // Durability: a child process settles claims concurrently and reports each
@@ -413,6 +557,12 @@ func BenchmarkDB_Settle(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
+			cs := db.CommitStats()
+			if cs.Batches > 0 {
+				b.ReportMetric(float64(cs.Settlements)/float64(cs.Batches), "claims/commit")
+				b.ReportMetric(float64(cs.Pages)/float64(cs.Batches), "pages/commit")
+				b.ReportMetric(float64(cs.Time.Microseconds())/float64(cs.Batches)/1000, "ms/commit")
+			}
 		})
 	}
 }

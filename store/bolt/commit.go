@@ -3,6 +3,7 @@ package bolt
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -23,6 +24,17 @@ type committer struct {
 	stopOnce sync.Once
 	maxBatch int
 	delay    time.Duration
+
+	// What the commits cost, for metrics and benchmarks.
+	batches, settlements, pages, nanos atomic.Int64
+}
+
+// CommitStats are totals over the store's group commits of settlements.
+type CommitStats struct {
+	Batches     int64         // transactions committed
+	Settlements int64         // settlements in them
+	Pages       int64         // pages written
+	Time        time.Duration // time in those transactions, fsync included
 }
 
 type commitRequest struct {
@@ -105,6 +117,14 @@ func (c *committer) collect(first *commitRequest) []*commitRequest {
 }
 
 func (c *committer) commit(batch []*commitRequest) {
+	start, before := time.Now(), c.db.Stats()
+	defer func() {
+		after := c.db.Stats()
+		c.batches.Add(1)
+		c.settlements.Add(int64(len(batch)))
+		c.pages.Add(after.TxStats.GetWrite() - before.TxStats.GetWrite())
+		c.nanos.Add(int64(time.Since(start)))
+	}()
 	failed := false
 	err := c.db.Update(func(tx *bbolt.Tx) error {
 		w := newWriteTx(tx)
