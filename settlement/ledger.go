@@ -158,14 +158,15 @@ type Ledger interface {
 	OpenDispute(ctx context.Context, providerAGB, claimID, reason string, now time.Time) (ClaimRecord, error)
 
 	// ResolveDispute upholds (reversing the claim) or dismisses an open
-	// dispute. Returns NotFound "claim_not_found"; Conflict "dispute_not_open".
+	// dispute. Returns NotFound "claim_not_found"; Conflict "dispute_not_open",
+	// and for an uphold those of Reverse ("budget_year_closed").
 	ResolveDispute(ctx context.Context, providerAGB, claimID string, uphold bool, resolution, by string, now time.Time) (ClaimRecord, error)
 
 	// Disputes returns the region's claims with an open dispute, oldest first.
 	Disputes(ctx context.Context, region string) ([]ClaimRecord, error)
 
 	// ReviseBudget sets a new budget as the next version, with its reason.
-	// Returns NotFound "region_not_found".
+	// Returns NotFound "region_not_found"; Conflict "budget_year_closed".
 	ReviseBudget(ctx context.Context, region string, budget regie.Cents, effective regie.Date, reason, by string, now time.Time) (Revision, error)
 
 	// Revisions returns the region's budget revisions, oldest first.
@@ -182,7 +183,8 @@ type Ledger interface {
 
 	// CloseYear runs the prorata year-end close: final rate min(1, budget /
 	// settled), one adjustment entry per provider, and no more claims in the
-	// region. Returns Conflict "policy_not_prorata", "budget_year_closed".
+	// region. Returns Conflict "policy_not_prorata", "budget_year_closed",
+	// "held_claims_open" (held claims must be released or reversed first).
 	CloseYear(ctx context.Context, region, by string, now time.Time) (Closed, error)
 
 	// EndAssignment ends an accepted choice after lastDay. When no other

@@ -18,10 +18,13 @@ import (
 // env is the settlement service on a real bolt store, with a voucher of 4
 // hours a week of H300 in r1 for 2026 and provider 10000001 assigned to it.
 type env struct {
-	db  *bolt.DB
-	svc *settlement.Service
-	now time.Time
-	v   *voucher.Voucher
+	db     *bolt.DB
+	svc    *settlement.Service
+	now    time.Time
+	v      *voucher.Voucher
+	keys   *voucher.KeyRing
+	client regie.Principal // the voucher's client
+	choice string          // the accepted choice of 10000001 for the voucher's H300 line
 }
 
 var (
@@ -51,7 +54,8 @@ func newEnv(t *testing.T) *env {
 	}
 	vs := &voucher.Service{Store: db, Regions: db, Assignments: db, Keys: ring, Pseudonyms: ps, Issuer: "test", Now: clock}
 	ms := &matching.Service{Store: db, Vouchers: vs, Now: clock}
-	e.svc = &settlement.Service{Ledger: db, Now: clock}
+	e.svc = &settlement.Service{Ledger: db, Vouchers: vs, Choices: db, Keys: ring, Now: clock}
+	e.keys = ring
 
 	for _, r := range []settlement.Region{
 		{ID: "r1", Name: "Amstelland", Funder: "zk1", Year: 2026, Budget: 1_000_000_00},
@@ -89,6 +93,7 @@ func newEnv(t *testing.T) *env {
 	if _, err := ms.Decide(ctx, assigned, ch.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
+	e.client, e.choice = client, ch.ID
 	return e
 }
 

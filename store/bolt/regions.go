@@ -139,6 +139,9 @@ func (db *DB) ReviseBudget(ctx context.Context, region string, budget regie.Cent
 		if err != nil {
 			return err
 		}
+		if r.Closed {
+			return errYearClosed // the final rate was computed on the budget as it was
+		}
 		var e settlement.Entry
 		rev, e = settlement.BookRevision(r, budget, effective, reason, by, now)
 		if err := appendEntry(tx, r, &e); err != nil {
@@ -263,6 +266,9 @@ func (db *DB) CloseYear(ctx context.Context, region, by string, now time.Time) (
 		}
 		if r.Policy.Kind != settlement.ProRata {
 			return regie.Errorf(regie.Conflict, "policy_not_prorata", "only a region under the prorata policy has a year-end close")
+		}
+		if r.Held != 0 {
+			return regie.Errorf(regie.Conflict, "held_claims_open", "release or reverse the %s of held claims before the close", r.Held)
 		}
 		totals := providerTotalsCache{tx: tx, region: region}
 		var agbs []string

@@ -18,9 +18,9 @@ func reserveLine(tx *bbolt.Tx, c *matching.Choice, at time.Time) error {
 	if err != nil || v == nil {
 		return err
 	}
-	r, err := mustRegion(tx, v.Region)
-	if err != nil {
-		return err
+	r, err := readRegion(tx, v.Region)
+	if err != nil || r == nil {
+		return err // a voucher outside any known region has no budget to commit on
 	}
 	e, ok := settlement.BookReserve(v, c.Product, r, at)
 	if !ok {

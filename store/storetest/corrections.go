@@ -87,6 +87,28 @@ func testCorrections(t *testing.T, o Opener) {
 		CheckLedger(t, s, f.Region.ID, f.Voucher.ID)
 	})
 
+	t.Run("VoucherClaims lists every recorded claim, oldest first", func(t *testing.T) {
+		// Ledger.VoucherClaims: "every recorded claim on a voucher, oldest
+		// first" — the client's statement, rejections included.
+		s, f := o.withRegion(t, 200_00, settlement.Policy{Kind: settlement.Hold, HoldThreshold: 100_00})
+		f.AddVoucher(t, s, "v-2")
+		bad := f.Claim("c-rejected", Day(5))
+		bad.UnitPrice = ProviderPrice + 1
+		SettleAccepted(t, s, f.Claim("c-late", Day(1)), f.Now.Add(3*time.Hour))
+		SettleAccepted(t, s, f.Claim("c-early", Day(2)), f.Now)
+		SettleRejected(t, s, bad, f.Now.Add(time.Hour), settlement.ReasonPriceAboveOwnTariff, f.Region.ID)
+		SettleAccepted(t, s, f.ClaimOn("v-2", "c-elsewhere", Day(1)), f.Now.Add(2*time.Hour))
+		SettleHeld(t, s, f.Claim("c-held", Day(3)), f.Now.Add(4*time.Hour))
+		reverseChecked(t, s, f.Provider.AGB, "c-early", "fout", "provider:"+f.Provider.AGB, f.Now.Add(5*time.Hour))
+		recs, err := s.VoucherClaims(t.Context(), f.Voucher.ID)
+		must(t, err, "VoucherClaims")
+		var got []string
+		for _, r := range recs {
+			got = append(got, r.ClaimID+" "+string(r.State))
+		}
+		wantIDs(t, "VoucherClaims", got, "c-early reversed", "c-rejected rejected", "c-late settled", "c-held held")
+	})
+
 	t.Run("a reversal on a suspended voucher", func(t *testing.T) {
 		s, f := o.withFixture(t, "a")
 		SettleAccepted(t, s, f.Claim("c-1", Day(1)), f.Now)
