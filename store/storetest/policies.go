@@ -444,24 +444,30 @@ func testProRata(t *testing.T, o Opener) {
 
 	t.Run("a closed year's money does not move", func(t *testing.T) {
 		// Claims held under hold stay held when the funder switches to
-		// prorata. After CloseYear has fixed the final rate and posted the
-		// adjustments, releasing them would settle (and pay at the
-		// provisional rate) money the close never saw: refused.
+		// prorata. The close refuses while they are held: it would fix the
+		// final rate on money it never saw. Once they are released, the close
+		// runs, and afterwards no release or revision moves money.
 		s, f := o.withRegion(t, 100_00, settlement.Policy{Kind: settlement.Hold, HoldThreshold: 100_00})
 		ctx := t.Context()
 		SettleAccepted(t, s, f.Claim("c-1", Day(1)), f.Now)
 		SettleHeld(t, s, f.Claim("h-1", Day(2)), f.Now)
 		_, err := s.SetPolicy(ctx, f.Region.ID, settlement.Policy{Kind: settlement.ProRata, ProvisionalRate: 80_00}, funder, f.Now)
 		must(t, err, "SetPolicy")
+		unchanged(t, s, "CloseYear with a held claim", func() {
+			_, err := s.CloseYear(ctx, f.Region.ID, funder, f.Now)
+			wantErr(t, err, regie.Conflict, "held_claims_open")
+		}, f.Voucher.ID)
+		if rel, err := s.ReleaseHeld(ctx, f.Region.ID, 1_000_00, funder, f.Now); err != nil || rel.Claims != 1 {
+			t.Fatalf("ReleaseHeld = %+v, %v; want the one held claim released", rel, err)
+		}
 		_, err = s.CloseYear(ctx, f.Region.ID, funder, f.Now)
 		must(t, err, "CloseYear")
-		unchanged(t, s, "ReleaseHeld after the year-end close", func() {
+		unchanged(t, s, "ReleaseHeld and ReviseBudget after the year-end close", func() {
 			_, err := s.ReleaseHeld(ctx, f.Region.ID, 1_000_00, funder, f.Now)
 			wantErr(t, err, regie.Conflict, "budget_year_closed")
+			_, err = s.ReviseBudget(ctx, f.Region.ID, 500_00, Day(300), "te laat", funder, f.Now)
+			wantErr(t, err, regie.Conflict, "budget_year_closed")
 		}, f.Voucher.ID)
-		if rec := claimRecord(t, s, f.Provider.AGB, "h-1"); rec.State != settlement.StateHeld {
-			t.Fatalf("h-1 after a refused release: %s", rec.State)
-		}
 	})
 
 	t.Run("close under another policy", func(t *testing.T) {

@@ -113,6 +113,8 @@ func busyRegion(t *testing.T, s store.Store, name string) *Fixture {
 	must(t, err, "SetPolicy")
 	_, _, err = s.Settle(ctx, f.Claim("c-9", Day(9)), f.Now)
 	must(t, err, "Settle")
+	_, err = s.ReleaseHeld(ctx, f.Region.ID, 1_000_000_00, funder, f.Now) // the close needs none held
+	must(t, err, "ReleaseHeld")
 	_, err = s.CloseYear(ctx, f.Region.ID, funder, f.Now)
 	must(t, err, "CloseYear")
 	return f
