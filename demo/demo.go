@@ -9,11 +9,15 @@
 //     LG05) and three Wmo products (WMO-BEG per hour, WMO-DB per dagdeel,
 //     WMO-HH per hour);
 //   - about 200 small-scale providers in real Dutch towns with fictitious AGB
-//     codes (98……) and KvK numbers, qualified in the zorgkantoor region of their
-//     town (and in the G4 municipality, when they offer Wmo care there); a
-//     handful are not qualified. Fourteen around Utrecht are written out by
-//     hand, the rest are generated with a fixed seed, so every run loads the
-//     same data;
+//     codes (98……) and KvK numbers, listing the zorgkantoor region of their
+//     town (and the G4 municipality, when they offer Wmo care there). Each has
+//     approved evidence for the criteria its funders ask (FunderCriteria: the
+//     zorgkantoor Utrecht sets its own, the others keep the defaults), valid
+//     through the end of the next year, and is qualified since five years
+//     back (see Qualify); a handful still wait for the review of their Wtza
+//     registration and VOG. Fourteen around Utrecht are written out by hand,
+//     the rest are generated with a fixed seed, so every run loads the same
+//     data;
 //   - two vouchers for the demo client in region utrecht, valid for the year:
 //     Wmo (WMO-BEG 4 hours and WMO-DB 2 dagdelen a week) and Wlz (VV05, 7 days
 //     a week), issued by the demo CIZ assessor.
@@ -28,6 +32,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/store"
@@ -67,13 +72,19 @@ func Load(ctx context.Context, st store.Store, vouchers *voucher.Service, year i
 			return false, fmt.Errorf("demo: tariff %s: %w", t.Product, err)
 		}
 	}
-	for _, p := range Providers() {
-		if err := ctx.Err(); err != nil {
-			return false, err
+	for _, c := range FunderCriteria() {
+		c.UpdatedAt = time.Date(year-1, 11, 1, 9, 0, 0, 0, time.UTC)
+		if err := st.PutCriteria(ctx, &c); err != nil {
+			return false, fmt.Errorf("demo: criteria of %s: %w", c.Region, err)
 		}
-		if err := st.PutProvider(ctx, p); err != nil {
-			return false, fmt.Errorf("demo: provider %s: %w", p.AGB, err)
-		}
+	}
+	providers := Providers()
+	evidence := Qualify(providers, year)
+	if err := st.PutProviders(ctx, providers); err != nil {
+		return false, fmt.Errorf("demo: providers: %w", err)
+	}
+	if err := st.PutEvidence(ctx, evidence); err != nil {
+		return false, fmt.Errorf("demo: evidence: %w", err)
 	}
 	if err := issueVouchers(ctx, st, vouchers, year); err != nil {
 		return false, err

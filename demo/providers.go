@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/matching"
@@ -40,6 +41,137 @@ func Providers() []*matching.Provider {
 		addMunicipality(p)
 	}
 	slices.SortFunc(out, func(a, b *matching.Provider) int { return strings.Compare(a.AGB, b.AGB) })
+	return out
+}
+
+// Generate returns n providers spread over the Netherlands, for benchmarks
+// and load tests: each zorgkantoor region gets its share by population, its
+// largest town about 40% of it, and every provider lies some kilometres around
+// its town. They are made like the demo's generated providers, from seed, so
+// the same arguments give the same providers. Every provider is qualified in
+// the regions it lists from `from` through `to` (in Qualifications), except
+// one in 41, which is pending. n is at most 500,000.
+func Generate(n int, seed uint64, from, to regie.Date) []*matching.Provider {
+	n = min(max(n, 0), 500_000)
+	g := &generator{rng: rand.New(rand.NewPCG(seed, 0x62756c6b)), used: make(map[string]bool), bulk: true}
+	total := 0
+	for _, r := range zorgkantoorRegions {
+		total += r.Population
+	}
+	out := make([]*matching.Provider, 0, n)
+	for i, r := range zorgkantoorRegions {
+		share := n * r.Population / total
+		if i == len(zorgkantoorRegions)-1 {
+			share = n - len(out)
+		}
+		ps := placesIn(r.ID)
+		for range share {
+			at := 0
+			if !g.chance(40) {
+				at = g.rng.IntN(len(ps))
+			}
+			p := g.provider(r, ps, at)
+			addMunicipality(p)
+			for _, region := range p.Regions {
+				q := matching.Qualification{Region: region}
+				if p.Qualified {
+					q.Periods = []matching.Period{{From: from, To: to}}
+				}
+				p.Qualifications = append(p.Qualifications, q)
+			}
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *matching.Provider) int { return strings.Compare(a.AGB, b.AGB) })
+	return out
+}
+
+// FunderCriteria are the qualification criteria the demo funders set: the
+// zorgkantoor Utrecht asks the whole catalogue, and of teams up to 12 people
+// the small-scale set, with warnings 45 days ahead. Every other region has
+// matching.DefaultCriteria.
+func FunderCriteria() []matching.Criteria {
+	return []matching.Criteria{{
+		Region: "utrecht",
+		Required: []matching.Criterion{
+			matching.CriterionWtza, matching.CriterionVOG, matching.CriterionLiability, matching.CriterionComplaints,
+			matching.CriterionPrivacy, matching.CriterionQuality, matching.CriterionAGB, matching.CriterionKvK,
+		},
+		SmallScale: []matching.Criterion{
+			matching.CriterionWtza, matching.CriterionVOG, matching.CriterionComplaints, matching.CriterionQuality,
+			matching.CriterionAGB, matching.CriterionKvK,
+		},
+		SmallScaleMaxTeam: 12,
+		WarnDays:          45,
+		UpdatedBy:         FunderSubject,
+	}}
+}
+
+func criteriaOf(region string) matching.Criteria {
+	for _, c := range FunderCriteria() {
+		if c.Region == region {
+			return c
+		}
+	}
+	return matching.DefaultCriteria(region)
+}
+
+// reference is the document a piece of demo evidence refers to.
+var reference = map[matching.Criterion]string{
+	matching.CriterionWtza:       "Wtza-melding Landelijk Register Zorgaanbieders",
+	matching.CriterionVOG:        "VOG RP, Justis",
+	matching.CriterionLiability:  "Polis aansprakelijkheid EUR 2,5 mln",
+	matching.CriterionComplaints: "Klachtenregeling en aansluiting geschilleninstantie",
+	matching.CriterionPrivacy:    "Privacyverklaring",
+	matching.CriterionQuality:    "Kwaliteitskader kleinschalige zorg",
+	matching.CriterionAGB:        "AGB-register Vektis",
+	matching.CriterionKvK:        "Uittreksel Handelsregister",
+}
+
+// Qualify gives the providers evidence for every criterion their funders ask
+// in every region they list, approved in December of the year before and
+// valid through the end of the next year, and judges them on January 1
+// (matching.Evaluate). The providers marked qualified were so before: they
+// come from the funders' contract registers with a standing since January 1,
+// five years back, which their evidence now continues, so that care from
+// those years stays payable (loadgen claims up to four years back). A
+// provider marked unqualified has its Wtza registration and VOG still waiting
+// for review. It returns the evidence.
+func Qualify(ps []*matching.Provider, year int) []*matching.Evidence {
+	civil := func(y int, m time.Month, d int) regie.Date {
+		return regie.Date(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+	}
+	since, jan1, endOfNext := civil(year-5, 1, 1), civil(year, 1, 1), civil(year+1, 12, 31)
+	submitted := time.Date(year-1, 12, 1, 9, 0, 0, 0, time.UTC)
+	reviewed := time.Date(year-1, 12, 15, 14, 0, 0, 0, time.UTC)
+	var out []*matching.Evidence
+	for _, p := range ps {
+		var evidence []*matching.Evidence
+		p.Qualifications = nil
+		for _, r := range p.Regions {
+			if p.Qualified {
+				p.Qualifications = append(p.Qualifications, matching.Qualification{Region: r, Periods: []matching.Period{{From: since}}})
+			}
+			crit := criteriaOf(r)
+			set, _ := crit.For(p.TeamSize)
+			for _, c := range set {
+				e := &matching.Evidence{
+					ID: fmt.Sprintf("ev-%s-%s-%s", p.AGB, r, c), ProviderAGB: p.AGB, Region: r, Criterion: c,
+					Reference: reference[c], ValidUntil: endOfNext,
+					Status: matching.Approved, SubmittedAt: submitted, ReviewedAt: reviewed, ReviewedBy: "demo-funder-" + r,
+				}
+				if r == "utrecht" {
+					e.ReviewedBy = FunderSubject
+				}
+				if !p.Qualified && (c == matching.CriterionWtza || c == matching.CriterionVOG) {
+					e.Status, e.ReviewedAt, e.ReviewedBy = matching.Submitted, time.Time{}, ""
+				}
+				evidence = append(evidence, e)
+			}
+		}
+		matching.Evaluate(p, evidence, criteriaOf, jan1, false)
+		out = append(out, evidence...)
+	}
 	return out
 }
 
@@ -92,9 +224,9 @@ func utrechtProviders() []*matching.Provider {
 			Locations:   loc("De Linde, Lombok", "Utrecht", 52.0935, 5.1030),
 			Offers:      offersAt(96, VV04, VV05, WmoBeg, WmoDB),
 			Regions:     u, Qualified: true,
-			Languages: []string{"nl", "en", "tr"}, Expertise: []string{"dementie", "lhbti+-vriendelijk"},
+			Languages: []string{"nl", "en", "tr"}, Expertise: []string{"dementie"}, Identity: []string{"lhbti+-vriendelijk"},
 			Settings: []string{"kleinschalig-wonen", "dagbesteding", "thuis"},
-			TeamSize: 16, OpenPlaces: 2, WaitingWeeks: 3,
+			TeamSize: 16, OpenPlaces: 2, WaitingWeeks: 3, Professionals: []string{"Marloes", "Ahmet", "Joke", "Sven"},
 		},
 		{
 			AGB: "98117420", KvK: "68530917", Name: "Zorgboerderij De Kromme Rijn",
@@ -112,9 +244,9 @@ func utrechtProviders() []*matching.Provider {
 			Locations:   loc("Kantoor Kanaleneiland", "Utrecht", 52.0710, 5.0960),
 			Offers:      offersAt(95, VV04, WmoBeg, WmoHH),
 			Regions:     u, Qualified: true,
-			Languages: []string{"nl", "tr", "ar", "ber"}, Expertise: []string{"islamitisch", "dementie"},
+			Languages: []string{"nl", "tr", "ar", "ber"}, Expertise: []string{"dementie"}, Identity: []string{"islamitisch", "turks", "marokkaans"},
 			Settings: []string{"thuis"},
-			TeamSize: 14, OpenPlaces: 6, WaitingWeeks: 1,
+			TeamSize: 14, OpenPlaces: 6, WaitingWeeks: 1, Professionals: []string{"Ayşe", "Fatima", "Youssef"},
 		},
 		{
 			AGB: "98162297", KvK: "59217743", Name: "Kleinschalig wonen Het Zonnehof",
@@ -122,7 +254,7 @@ func utrechtProviders() []*matching.Provider {
 			Locations:   loc("Het Zonnehof", "Zeist", 52.0894, 5.2331),
 			Offers:      offersAt(100, VV04, VV05, VV06),
 			Regions:     u, Qualified: true,
-			Languages: []string{"nl"}, Expertise: []string{"christelijk", "dementie", "palliatief"},
+			Languages: []string{"nl"}, Expertise: []string{"dementie", "palliatief"}, Identity: []string{"christelijk"},
 			Settings: []string{"kleinschalig-wonen"},
 			TeamSize: 24, OpenPlaces: 1, WaitingWeeks: 12,
 		},
@@ -134,7 +266,7 @@ func utrechtProviders() []*matching.Provider {
 			Regions:     u, Qualified: true,
 			Languages: []string{"nl", "en"}, Expertise: []string{"autisme", "ggz"},
 			Settings: []string{"thuis"},
-			TeamSize: 1, OpenPlaces: 2, WaitingWeeks: 0,
+			TeamSize: 1, OpenPlaces: 2, WaitingWeeks: 0, Professionals: []string{"Sanne"},
 		},
 		{
 			AGB: "98188652", KvK: "66390128", Name: "Dagbesteding De Werkplaats",
@@ -152,7 +284,7 @@ func utrechtProviders() []*matching.Provider {
 			Locations:   loc("Lichtpunt", "Houten", 52.0283, 5.1681),
 			Offers:      offersAt(97, VG05, LG05, WmoDB),
 			Regions:     u, Qualified: true,
-			Languages: []string{"nl", "en"}, Expertise: []string{"nah", "lichamelijke beperking"},
+			Languages: []string{"nl", "en"}, Expertise: []string{"nah", "lichamelijke-beperking"},
 			Settings: []string{"kleinschalig-wonen", "dagbesteding"},
 			TeamSize: 20, OpenPlaces: 1, WaitingWeeks: 16,
 		},
@@ -172,7 +304,7 @@ func utrechtProviders() []*matching.Provider {
 			Locations:   loc("Hofje Oudwijk", "Utrecht", 52.0875, 5.1340),
 			Offers:      offersAt(99, VV05, VV06),
 			Regions:     u, Qualified: true,
-			Languages: []string{"nl", "en"}, Expertise: []string{"dementie", "palliatief", "lhbti+-vriendelijk"},
+			Languages: []string{"nl", "en"}, Expertise: []string{"dementie", "palliatief"}, Identity: []string{"lhbti+-vriendelijk"},
 			Settings: []string{"kleinschalig-wonen"},
 			TeamSize: 15, OpenPlaces: 0, WaitingWeeks: 20,
 		},
@@ -182,7 +314,7 @@ func utrechtProviders() []*matching.Provider {
 			Locations:   loc("Ons Huis", "De Bilt", 52.1100, 5.1806),
 			Offers:      offersAt(93, VG05, LG05),
 			Regions:     u, Qualified: true,
-			Languages: []string{"nl"}, Expertise: []string{"lvb", "autisme", "christelijk"},
+			Languages: []string{"nl"}, Expertise: []string{"lvb", "autisme"}, Identity: []string{"christelijk"},
 			Settings: []string{"kleinschalig-wonen"},
 			TeamSize: 12, OpenPlaces: 1, WaitingWeeks: 26,
 		},
@@ -192,9 +324,9 @@ func utrechtProviders() []*matching.Provider {
 			Locations:   loc("", "Utrecht", 52.0990, 5.0560),
 			Offers:      offersAt(91, WmoBeg, WmoHH),
 			Regions:     u, Qualified: true,
-			Languages: []string{"nl", "pap", "srn", "en"}, Expertise: []string{"ggz"},
+			Languages: []string{"nl", "pap", "srn", "en"}, Expertise: []string{"ggz"}, Identity: []string{"antilliaans", "surinaams"},
 			Settings: []string{"thuis"},
-			TeamSize: 6, OpenPlaces: 3, WaitingWeeks: 1,
+			TeamSize: 6, OpenPlaces: 3, WaitingWeeks: 1, Professionals: []string{"Shirley", "Rignald", "Germaine"},
 		},
 		{
 			AGB: "98208871", KvK: "64271508", Name: "Thuiszorg Vecht en Plassen",
@@ -212,7 +344,7 @@ func utrechtProviders() []*matching.Provider {
 			Locations:   loc("De Brug", "Woerden", 52.0850, 4.8833),
 			Offers:      offersAt(98, LG05, WmoBeg),
 			Regions:     u, Qualified: true,
-			Languages: []string{"nl"}, Expertise: []string{"nah", "lichamelijke beperking"},
+			Languages: []string{"nl"}, Expertise: []string{"nah", "lichamelijke-beperking"},
 			Settings: []string{"kleinschalig-wonen"},
 			TeamSize: 10, OpenPlaces: 0, WaitingWeeks: 30,
 		},
@@ -248,7 +380,7 @@ type culture struct {
 	first, last []string
 	// houses are names for a house or organisation in that language.
 	houses []string
-	// identity is an expertise tag the culture often comes with, if any.
+	// identity is an identity code the culture often comes with, if any.
 	identity string
 }
 
@@ -307,7 +439,7 @@ var wonenPrefixes = map[kind][]string{
 
 var expertisePool = map[kind][]string{
 	wonenOuderen:     {"dementie", "dementie", "palliatief", "parkinson", "korsakov"},
-	wonenBeperking:   {"lvb", "autisme", "nah", "lichamelijke beperking"},
+	wonenBeperking:   {"lvb", "autisme", "nah", "lichamelijke-beperking"},
 	zorgboerderij:    {"lvb", "autisme", "dementie", "nah", "ggz"},
 	thuiszorg:        {"dementie", "palliatief", "ggz", "nah"},
 	zzp:              {"autisme", "ggz", "lvb", "nah", "dementie"},
@@ -320,6 +452,9 @@ type generator struct {
 	rng  *rand.Rand
 	used map[string]bool
 	n    int // providers made so far
+	// bulk is set by Generate: names may repeat, and locations scatter a
+	// few kilometres around their town instead of one.
+	bulk bool
 }
 
 func (g *generator) pick(list []string) string { return list[g.rng.IntN(len(list))] }
@@ -366,14 +501,15 @@ func (g *generator) provider(r regionRow, ps []place, at int) *matching.Provider
 	if second := g.pick(expertisePool[k]); second != expertise[0] && g.chance(50) {
 		expertise = append(expertise, second)
 	}
+	var identity []string
 	cult, hasCulture := cultures[lang]
 	switch {
 	case hasCulture && cult.identity != "" && g.chance(60):
-		expertise = append(expertise, cult.identity)
+		identity = append(identity, cult.identity)
 	case lang == "nl" && g.chance(12):
-		expertise = append(expertise, "christelijk")
+		identity = append(identity, "christelijk")
 	case g.chance(8):
-		expertise = append(expertise, "lhbti+-vriendelijk")
+		identity = append(identity, "lhbti+-vriendelijk")
 	}
 
 	p := &matching.Provider{
@@ -383,11 +519,25 @@ func (g *generator) provider(r regionRow, ps []place, at int) *matching.Provider
 		Qualified: g.n%41 != 0, // a handful are not (yet) qualified
 		Languages: languages,
 		Expertise: expertise,
+		Identity:  identity,
 	}
-	p.Name = g.unique("name:", func() string { return g.name(k, lang, expertise, pl.City) })
+	if g.bulk {
+		p.Name = g.name(k, lang, identity, pl.City)
+	} else {
+		p.Name = g.unique("name:", func() string { return g.name(k, lang, identity, pl.City) })
+	}
 	p.Offers = g.offers(k)
 	p.Settings = settingsOf(k, p.Offers)
 	p.TeamSize, p.OpenPlaces, p.WaitingWeeks = g.capacity(k)
+	names := cultures["nl"].first
+	if hasCulture {
+		names = cult.first
+	}
+	for range min(p.TeamSize, g.between(1, 4)) {
+		if name := g.pick(names); !slices.Contains(p.Professionals, name) {
+			p.Professionals = append(p.Professionals, name)
+		}
+	}
 	p.Locations = []matching.Location{g.near(pl, "Hoofdlocatie")}
 	if (k == wonenOuderen || k == thuiszorg || k == dagbestedingKind) && len(ps) > 1 && g.chance(15) {
 		second := ps[(at+1+g.rng.IntN(len(ps)-1))%len(ps)]
@@ -425,7 +575,7 @@ func (g *generator) unique(prefix string, draw func() string) string {
 	}
 }
 
-func (g *generator) name(k kind, lang string, expertise []string, city string) string {
+func (g *generator) name(k kind, lang string, identity []string, city string) string {
 	cult, ok := cultures[lang]
 	if !ok {
 		cult = cultures["nl"]
@@ -433,7 +583,7 @@ func (g *generator) name(k kind, lang string, expertise []string, city string) s
 	house, cultural := g.pick(houseNames), false
 	if len(cult.houses) > 0 && g.chance(60) {
 		house, cultural = g.pick(cult.houses), true
-	} else if slices.Contains(expertise, "christelijk") && g.chance(60) {
+	} else if slices.Contains(identity, "christelijk") && g.chance(60) {
 		house = g.pick(christian)
 	}
 	var name string
@@ -570,6 +720,16 @@ func (g *generator) capacity(k kind) (team, open, waiting int) {
 // providers in one town do not sit on one point of the map.
 func (g *generator) near(pl place, name string) matching.Location {
 	round := func(x float64) float64 { return math.Round(x*10_000) / 10_000 }
+	if g.bulk {
+		// About 5 km (one standard deviation) around the town, kept on land
+		// roughly: within the country's bounding box.
+		return matching.Location{
+			Name: name,
+			City: pl.City,
+			Lat:  round(min(max(pl.Lat+g.rng.NormFloat64()*0.045, 50.76), 53.55)),
+			Lon:  round(min(max(pl.Lon+g.rng.NormFloat64()*0.075, 3.36), 7.22)),
+		}
+	}
 	return matching.Location{
 		Name: name,
 		City: pl.City,
@@ -588,7 +748,7 @@ var focus = map[string]string{
 	"ggz":                    "met een psychische kwetsbaarheid",
 	"korsakov":               "met korsakov",
 	"parkinson":              "met parkinson",
-	"lichamelijke beperking": "met een lichamelijke beperking",
+	"lichamelijke-beperking": "met een lichamelijke beperking",
 }
 
 // forWhom returns " <group> met …" for the provider's first expertise tag, or
@@ -633,7 +793,7 @@ func describe(k kind, p *matching.Provider, city string) string {
 	case dagbestedingKind:
 		fmt.Fprintf(&b, "Dagbesteding in %s%s: creatief bezig zijn, koken, tuinieren en er samen op uit.", city, people)
 	}
-	for _, e := range p.Expertise {
+	for _, e := range p.Identity {
 		b.WriteString(identityLine[e])
 	}
 	var spoken []string

@@ -15,9 +15,7 @@ var errChoiceNotFound = regie.Errorf(regie.NotFound, "choice_not_found", "no suc
 
 // PutProvider implements matching.Store.
 func (db *DB) PutProvider(ctx context.Context, p *matching.Provider) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
-		return putJSON(tx.Bucket(bucketProviders), []byte(p.AGB), p)
-	})
+	return db.bolt.Update(func(tx *bbolt.Tx) error { return replaceProvider(tx, p) })
 }
 
 // Provider implements matching.Store.
@@ -48,12 +46,12 @@ func (db *DB) Providers(ctx context.Context) ([]*matching.Provider, error) {
 	var out []*matching.Provider
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketProviders)
-		return b.ForEach(func(k, _ []byte) error {
-			var p matching.Provider
-			if _, err := getJSON(b, k, &p); err != nil {
+		return b.ForEach(func(k, v []byte) error {
+			p, err := decodeProvider(k, v)
+			if err != nil {
 				return err
 			}
-			out = append(out, &p)
+			out = append(out, p)
 			return nil
 		})
 	})
@@ -71,6 +69,14 @@ func (db *DB) CreateChoice(ctx context.Context, c *matching.Choice) error {
 			return err
 		}
 		for _, e := range existing {
+			if e.Product == c.Product && e.Status == matching.Requested && !e.AnswerBy.IsZero() && e.AnswerBy.Before(c.CreatedAt) {
+				// Overdue: it lapsed at its deadline, which is recorded now.
+				e.Status, e.DecidedAt = matching.Lapsed, e.AnswerBy
+				if err := putJSON(tx.Bucket(bucketChoices), []byte(e.ID), e); err != nil {
+					return err
+				}
+				continue
+			}
 			if e.Product == c.Product && (e.Status == matching.Requested || e.Status == matching.Accepted) {
 				return regie.Errorf(regie.Conflict, "choice_active", "product %s of this voucher already has a %s choice", c.Product, e.Status)
 			}
