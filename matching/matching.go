@@ -204,7 +204,9 @@ type Store interface {
 	CriteriaOf(ctx context.Context, region string) (*Criteria, error)
 
 	// CreateChoice stores a new choice unless the voucher already has a
-	// requested or accepted choice for the same product: Conflict "choice_active".
+	// requested choice for the same product, or an accepted one that c does
+	// not start after (a switch must start after the assignment it replaces
+	// began): Conflict "choice_active".
 	// A requested choice whose AnswerBy is before c.CreatedAt does not count:
 	// it is recorded as Lapsed (decided at its AnswerBy) in the same
 	// transaction. Returns Conflict "choice_exists" when the id is taken.
@@ -214,8 +216,10 @@ type Store interface {
 	Choice(ctx context.Context, id string) (*Choice, error)
 
 	// DecideChoice moves a requested choice to Accepted, Declined or Lapsed,
-	// atomically. Returns NotFound "choice_not_found"; Conflict
-	// "choice_decided" when the choice is no longer requested.
+	// atomically. Accepting a switch ends, on the day before it starts, the
+	// accepted choice of the same line it replaces, in the same transaction.
+	// Returns NotFound "choice_not_found"; Conflict "choice_decided" when the
+	// choice is no longer requested.
 	DecideChoice(ctx context.Context, id string, to ChoiceStatus, reason string, at time.Time) (*Choice, error)
 
 	// ChoicesByVoucher returns the choices of one voucher, oldest first.

@@ -77,7 +77,12 @@ func (db *DB) CreateChoice(ctx context.Context, c *matching.Choice) error {
 				}
 				continue
 			}
-			if e.Product == c.Product && (e.Status == matching.Requested || e.Status == matching.Accepted) {
+			if e.Product != c.Product {
+				continue
+			}
+			// An accepted assignment does not block a switch that starts after
+			// it began: the old one ends when the new provider accepts.
+			if e.Status == matching.Requested || (e.Status == matching.Accepted && c.From <= e.From && (e.To.IsZero() || e.To >= c.From)) {
 				return regie.Errorf(regie.Conflict, "choice_active", "product %s of this voucher already has a %s choice", c.Product, e.Status)
 			}
 		}
@@ -124,8 +129,13 @@ func (db *DB) DecideChoice(ctx context.Context, id string, to matching.ChoiceSta
 		}
 		c.Status, c.Reason, c.DecidedAt = to, reason, at
 		if to == matching.Accepted {
+			// A switch: the assignment it replaces ends the day before.
+			if err := endEarlierAssignments(tx, &c); err != nil {
+				return err
+			}
 			// The assignment commits the voucher line on the regional budget in
-			// the same transaction (settlement: reservations).
+			// the same transaction (settlement: reservations); after a switch
+			// the line is committed already and the commitment carries on.
 			if err := reserveLine(tx, &c, at); err != nil {
 				return err
 			}
@@ -186,4 +196,25 @@ func readChoices(tx *bbolt.Tx, index []byte, owner string) ([]*matching.Choice, 
 	}
 	slices.SortStableFunc(out, func(a, b *matching.Choice) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
+}
+
+// endEarlierAssignments ends, on the day before c starts, every accepted
+// choice of the same voucher line that would still run then.
+func endEarlierAssignments(tx *bbolt.Tx, c *matching.Choice) error {
+	others, err := readChoices(tx, bucketChoicesByVoucher, c.VoucherID)
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		if o.ID == c.ID || o.Product != c.Product || o.Status != matching.Accepted || o.From >= c.From {
+			continue
+		}
+		if o.To.IsZero() || o.To >= c.From {
+			o.To = c.From - 1
+			if err := putJSON(tx.Bucket(bucketChoices), []byte(o.ID), o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -252,3 +252,62 @@ func testReservations(t *testing.T, o Opener) {
 		CheckLedger(t, s, region, ids...)
 	})
 }
+
+// testSwitch: a client switches provider from a date. Until the new provider
+// accepts, the old assignment runs on; once it accepts, the old one ends the
+// day before, its later claims are rejected, the new provider's accepted, and
+// the line's commitment carries over without a second reservation.
+func testSwitch(t *testing.T, o Opener) {
+	ctx := t.Context()
+	s := o.fresh(t)
+	f := NewFixture("a")
+	f.Put(t, s)
+	other := *f.Provider
+	other.AGB, other.Name = f.Provider.AGB[:len(f.Provider.AGB)-1]+"9", "Ander"
+	must(t, s.PutProvider(ctx, &other), "PutProvider")
+	SettleAccepted(t, s, f.Claim("old-1", Day(1)), f.Now)
+	committed := func() regie.Cents {
+		r, err := s.Region(ctx, f.Region.ID)
+		must(t, err, "Region")
+		return r.Committed
+	}
+	before := committed()
+
+	sw := f.NewChoice("ch-switch", f.Voucher.ID, ProductHour, other.AGB)
+	sw.From = Day(100)
+	must(t, s.CreateChoice(ctx, sw), "CreateChoice (switch)")
+	// Requested only: the old provider may still claim after the switch date.
+	SettleAccepted(t, s, f.Claim("old-100", Day(100)), f.Now)
+
+	early := f.NewChoice("ch-early", f.Voucher.ID, ProductHour, other.AGB)
+	early.From = f.Choice.From
+	wantErr(t, s.CreateChoice(ctx, early), regie.Conflict, "choice_active")
+
+	// One request at a time: a second switch waits for the answer to the first.
+	sw2 := f.NewChoice("ch-switch-2", f.Voucher.ID, ProductHour, other.AGB)
+	sw2.From = Day(101)
+	wantErr(t, s.CreateChoice(ctx, sw2), regie.Conflict, "choice_active") // one request at a time
+	_, err := s.DecideChoice(ctx, sw.ID, matching.Accepted, "", f.Now)
+	must(t, err, "DecideChoice (switch)")
+
+	old, err := s.Choice(ctx, f.Choice.ID)
+	must(t, err, "Choice")
+	if old.To != Day(99) || old.Status != matching.Accepted {
+		t.Fatalf("old assignment after the switch: status %s to %s, want accepted to %s", old.Status, old.To, Day(99))
+	}
+	SettleRejected(t, s, f.Claim("old-101", Day(101)), f.Now, settlement.ReasonProviderNotAssigned, f.Region.ID)
+	SettleAccepted(t, s, claimBy(f, other.AGB, f.Voucher.ID, "new-102", Day(102)), f.Now)
+	// The line stayed committed through the switch: only the claims moved
+	// commitment to settled.
+	if got, want := committed(), before-2*lineAmount(f); got != want {
+		t.Fatalf("committed after the switch: %s, want %s", got, want)
+	}
+	CheckLedger(t, s, f.Region.ID, f.Voucher.ID)
+}
+
+// lineAmount is what one fixture claim of one day costs.
+func lineAmount(f *Fixture) regie.Cents {
+	c := f.Claim("x", Day(1))
+	a, _ := c.Amount()
+	return a
+}

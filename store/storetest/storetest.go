@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, o) })
 	t.Run("Policies", func(t *testing.T) { testPolicies(t, o) })
 	t.Run("Reservations", func(t *testing.T) { testReservations(t, o) })
+	t.Run("Switch", func(t *testing.T) { testSwitch(t, o) })
 	t.Run("Corrections", func(t *testing.T) { testCorrections(t, o) })
 	t.Run("Disputes", func(t *testing.T) { testDisputes(t, o) })
 	t.Run("DrySettle", func(t *testing.T) { testDrySettle(t, o) })
