@@ -73,19 +73,45 @@ func drive(ctx context.Context, cfg Config, c *api, tk *tokens, fx *fixture) []P
 		workers = append(workers, w)
 	}
 	type step struct {
-		mode Mode
-		d    time.Duration
+		mode      Mode
+		d         time.Duration
+		listeners int
 	}
-	steps := []step{{cfg.Mode, cfg.Duration}}
+	steps := []step{{cfg.Mode, cfg.Duration, 0}}
 	if cfg.Mode == Both {
-		steps = []step{{Single, cfg.Duration / 2}, {Bulk, cfg.Duration - cfg.Duration/2}}
+		steps = []step{{Single, cfg.Duration / 2, 0}, {Bulk, cfg.Duration - cfg.Duration/2, 0}}
+	}
+	if cfg.Listeners > 0 {
+		// Each phase four times, half as long: without listeners, with them,
+		// with them, without (ABBA), so that a steady drift of the
+		// throughput over the run (the store grows) falls on both alike.
+		var paired []step
+		for _, s := range steps {
+			a, b := s.d/2, s.d-s.d/2
+			paired = append(paired, step{s.mode, a, 0}, step{s.mode, a, cfg.Listeners}, step{s.mode, b, cfg.Listeners}, step{s.mode, b, 0})
+		}
+		steps = paired
 	}
 	var out []PhaseReport
 	for _, s := range steps {
 		if ctx.Err() != nil {
 			break
 		}
-		out = append(out, runPhase(ctx, cfg, workers, s.mode, s.d))
+		var ls *listeners
+		if s.listeners > 0 {
+			token, err := tk.listenerToken(fx.regions)
+			if err != nil {
+				break
+			}
+			fmt.Fprintf(cfg.Progress, "[%s] connecting %d event listeners over %d regions\n", s.mode, s.listeners, len(fx.regions))
+			ls = listen(ctx, cfg.URL, token, fx.regions, s.listeners)
+		}
+		r := runPhase(ctx, cfg, workers, s.mode, s.d)
+		if ls != nil {
+			r.Listeners = s.listeners
+			r.Listening = ls.close(s.listeners)
+		}
+		out = append(out, r)
 	}
 	return out
 }

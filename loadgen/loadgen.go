@@ -72,6 +72,11 @@ type Config struct {
 	Mode        Mode          // single when empty
 	Batch       int           // most lines per bulk request; 1000 when zero
 	Seed        uint64        // seeds the BSNs and the claim ids
+	// Listeners, when above zero, drives every phase four times for half its
+	// duration, without, with, with and without that many server-sent event
+	// listeners connected (as a funder of the vouchers' regions), to compare
+	// the throughput (CompareListeners).
+	Listeners int
 
 	// SetupConcurrency is how many vouchers are set up at once; 16 when zero.
 	SetupConcurrency int
@@ -179,7 +184,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, p := range res.Phases {
 		p.write(cfg.Out)
 	}
+	writeListenerComparison(cfg.Out, res.Phases)
 	res.Checks = check(bg, cfg, c, tk, fixture, before)
+	for _, p := range res.Phases {
+		if p.Listeners > 0 {
+			res.Checks = append(res.Checks, Check{
+				Name: fmt.Sprintf("%d event listeners connected (%s)", p.Listeners, p.Mode), OK: p.Listening.Failed == 0 && p.Listening.Connected == p.Listeners,
+				Detail: fmt.Sprintf("%d connected, %d failed", p.Listening.Connected, p.Listening.Failed),
+			})
+		}
+	}
 	writeChecks(cfg.Out, res.Checks)
 	if !res.OK() {
 		var why []string
@@ -232,6 +246,8 @@ func (cfg *Config) fill() error {
 		return fmt.Errorf("loadgen: duration must not be negative, not %s", cfg.Duration)
 	case cfg.Batch < 1:
 		return fmt.Errorf("loadgen: batch must be at least 1, not %d", cfg.Batch)
+	case cfg.Listeners < 0 || cfg.Listeners > 10000:
+		return fmt.Errorf("loadgen: listeners must be 0 to 10000, not %d", cfg.Listeners)
 	case cfg.SetupConcurrency < 1:
 		return fmt.Errorf("loadgen: setup concurrency must be at least 1, not %d", cfg.SetupConcurrency)
 	}

@@ -66,6 +66,10 @@ type PhaseReport struct {
 	EndpointMissing bool
 	// Exhausted is the number of workers that ran out of days to claim.
 	Exhausted int
+	// Listeners is the number of event listeners connected during the phase
+	// (Config.Listeners), and Listening what they received.
+	Listeners int
+	Listening ListenerReport
 }
 
 // NotAccepted is the number of claim lines that were not accepted plus the
@@ -86,7 +90,7 @@ func perSecond(n int64, d time.Duration) float64 {
 }
 
 func (p PhaseReport) write(w io.Writer) {
-	fmt.Fprintf(w, "\nphase %s: concurrency %d, duration %s\n", p.Mode, p.Concurrency, p.Duration.Round(time.Millisecond))
+	fmt.Fprintf(w, "\nphase %s: concurrency %d, duration %s, %d event listeners\n", p.Mode, p.Concurrency, p.Duration.Round(time.Millisecond), p.Listeners)
 	fmt.Fprintf(w, "  requests      %10d  %10.1f/s\n", p.Requests, p.RequestsPerSecond())
 	fmt.Fprintf(w, "  claim lines   %10d  %10.1f/s\n", p.Lines, p.LinesPerSecond())
 	fmt.Fprintf(w, "  decisions     accepted %d, held %d, rejected %d, invalid %d, other %d; replayed %d (unexpected %d)\n",
@@ -101,6 +105,14 @@ func (p PhaseReport) write(w io.Writer) {
 		fmtDur(l.P50), fmtDur(l.P95), fmtDur(l.P99), fmtDur(l.Max), l.Count)
 	if p.EndpointMissing {
 		fmt.Fprintf(w, "  bulk endpoint not available: POST /api/v1/claims/batch is not a route of this server\n")
+	}
+	if p.Listeners > 0 {
+		l := p.Listening
+		fmt.Fprintf(w, "  listeners     %d connected (%d failed): %d events (%d figures, %d alerts), %d dropped by the server\n",
+			l.Connected, l.Failed, l.Events, l.Figures, l.Alerts, l.Dropped)
+		for _, s := range l.Samples {
+			fmt.Fprintf(w, "    %s\n", s)
+		}
 	}
 	if p.Exhausted > 0 {
 		fmt.Fprintf(w, "  note          %d workers ran out of days to claim\n", p.Exhausted)
@@ -178,5 +190,65 @@ func writeChecks(w io.Writer, checks []Check) {
 			fmt.Fprintf(w, ": %s", c.Detail)
 		}
 		fmt.Fprintln(w)
+	}
+}
+
+// ListenerComparison is the throughput of one mode's phases with event
+// listeners against its phases without them.
+type ListenerComparison struct {
+	Mode      Mode
+	Listeners int
+	// Claim lines per second over all phases with and without listeners.
+	With, Without float64
+}
+
+// Ratio is With / Without.
+func (c ListenerComparison) Ratio() float64 {
+	if c.Without == 0 {
+		return 0
+	}
+	return c.With / c.Without
+}
+
+// CompareListeners sums, per mode, the claim lines and the time of the phases
+// driven with listeners and of those without.
+func CompareListeners(phases []PhaseReport) []ListenerComparison {
+	type sum struct {
+		lines     [2]int64
+		time      [2]time.Duration
+		listeners int
+	}
+	var modes []Mode
+	sums := map[Mode]*sum{}
+	for _, p := range phases {
+		s := sums[p.Mode]
+		if s == nil {
+			s = &sum{}
+			sums[p.Mode] = s
+			modes = append(modes, p.Mode)
+		}
+		i := 0
+		if p.Listeners > 0 {
+			i, s.listeners = 1, p.Listeners
+		}
+		s.lines[i] += p.Lines
+		s.time[i] += p.Duration
+	}
+	var out []ListenerComparison
+	for _, m := range modes {
+		s := sums[m]
+		if s.listeners == 0 || s.time[0] == 0 {
+			continue
+		}
+		out = append(out, ListenerComparison{Mode: m, Listeners: s.listeners,
+			With: perSecond(s.lines[1], s.time[1]), Without: perSecond(s.lines[0], s.time[0])})
+	}
+	return out
+}
+
+func writeListenerComparison(w io.Writer, phases []PhaseReport) {
+	for _, c := range CompareListeners(phases) {
+		fmt.Fprintf(w, "\nlisteners: mode %s: %.1f claim lines/s with %d listeners, %.1f without (phases in the order without, with, with, without); with/without = %.1f%%\n",
+			c.Mode, c.With, c.Listeners, c.Without, 100*c.Ratio())
 	}
 }

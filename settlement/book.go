@@ -177,9 +177,17 @@ func BookRevision(r *RegionState, budget regie.Cents, effective regie.Date, reas
 	}
 }
 
-// BookPolicy records a change of the region's budget policy.
+// BookPolicy records a change of the region's budget policy. A policy whose
+// Effective day lies after the day of at is scheduled (it replaces an earlier
+// schedule) and the current one holds until then; otherwise it holds at once
+// and a schedule stays as it was. The entry carries the policy with its day.
 func BookPolicy(r *RegionState, p Policy, by string, at time.Time) Entry {
-	r.Policy = p
+	r.Roll(regie.DateOf(at))
+	if p.Effective > regie.DateOf(at) {
+		r.Scheduled = p
+	} else {
+		r.Policy = p
+	}
 	return Entry{Region: r.ID, At: at.UTC(), Type: EntryPolicy, By: by, Policy: &p}
 }
 

@@ -207,4 +207,7 @@ type Ledger interface {
 
 	// Checkpoints calls fn with the region's checkpoints, oldest first.
 	Checkpoints(ctx context.Context, region string, fn func(Checkpoint) error) error
+
+	// Monitoring: tallies, alerts, webhook deliveries and exports (monitor.go).
+	Monitoring
 }

@@ -40,6 +40,10 @@ type Policy struct {
 	ProvisionalRate Rate `json:"provisional_rate,omitzero"`
 	// DisputeDays is how long a client may dispute an accepted claim; 14 when zero.
 	DisputeDays int `json:"dispute_days,omitzero"`
+	// Effective is the first day (Europe/Amsterdam) on which the policy holds;
+	// zero means at once. A policy set with a later date is scheduled: until
+	// that day the policy before it holds (RegionState.Roll).
+	Effective regie.Date `json:"effective,omitzero"`
 }
 
 // Validate checks that the policy's parameters fit its kind.
@@ -115,6 +119,9 @@ type RegionState struct {
 	Revision  int         `json:"revision"`  // budget version
 	Closed    bool        `json:"closed"`
 	FinalRate Rate        `json:"final_rate,omitzero"` // prorata, after the close
+	// Scheduled is a policy set to take effect on a later day (its
+	// Effective); the zero Policy when none is.
+	Scheduled Policy `json:"scheduled_policy,omitzero"`
 	// The head of the region's journal, and the last signed checkpoint.
 	JournalSeq    uint64 `json:"journal_seq"`
 	JournalHead   string `json:"journal_head"`
@@ -140,6 +147,12 @@ type Figures struct {
 	Revision  int         `json:"revision"`
 	Closed    bool        `json:"closed"`
 	FinalRate Rate        `json:"final_rate,omitzero"`
+	// ScheduledPolicy is a policy that takes effect on a later day.
+	ScheduledPolicy Policy `json:"scheduled_policy,omitzero"`
+	// Outlook is what the figures mean for the year: utilisation and the
+	// projection (docs/monitoring.md). Service fills it as of its clock's
+	// day; RegionState.Figures and the Ledger leave it zero.
+	Outlook Outlook `json:"outlook,omitzero"`
 }
 
 // Figures returns the region's figures, computed from its counters only.
@@ -150,7 +163,30 @@ func (r *RegionState) Figures() Figures {
 		Remaining: r.Budget - r.Settled - r.Held,
 		Free:      r.Budget - r.Settled - r.Held - r.Committed,
 		Paid:      r.Paid, Claims: r.Claims, Revision: r.Revision, Closed: r.Closed, FinalRate: r.FinalRate,
+		ScheduledPolicy: r.Scheduled,
 	}
+}
+
+// PolicyAt returns the policy that holds on day: the scheduled one from its
+// effective day on, the current one before.
+func (r *RegionState) PolicyAt(day regie.Date) Policy {
+	if r.Scheduled != (Policy{}) && day >= r.Scheduled.Effective {
+		return r.Scheduled
+	}
+	return r.Policy
+}
+
+// Roll makes a scheduled policy whose day has come the current one, in
+// memory; it reports whether it did. Every reader that acts on the policy
+// rolls first, so a schedule takes effect on its day whether or not anything
+// was written since; no journal entry is needed, because the policy entry
+// that scheduled it carries its effective day.
+func (r *RegionState) Roll(day regie.Date) bool {
+	if r.Scheduled == (Policy{}) || day < r.Scheduled.Effective {
+		return false
+	}
+	r.Policy, r.Scheduled = r.Scheduled, Policy{}
+	return true
 }
 
 // Revision is one dated, versioned change of a region's budget.

@@ -27,8 +27,10 @@ type State interface {
 }
 
 // Decide applies the claim rules, in a fixed order, to a validated claim on the
-// given day. It reads state and changes nothing. For an accepted or held claim
-// it returns the voucher and region, for the store to book with BookClaim.
+// given day. It reads state and changes nothing, but for rolling a scheduled
+// policy whose day has come into the region it read (in memory). For an
+// accepted or held claim it returns the voucher and region, for the store to
+// book with BookClaim.
 //
 // The order is: voucher known, not revoked/suspended/expired; period within
 // validity and not in the future; product indicated; provider assigned for
@@ -36,8 +38,9 @@ type State interface {
 // the maximum tariff and the provider's own tariff; no overlap with a settled
 // or held claim; units within the indicated volume; amount within the line's
 // remaining balance; then the region: its year not closed, and its budget
-// policy: cap rejects what would take settled + held past the budget, hold
-// holds what would take it past the threshold.
+// policy on that day (a scheduled policy whose day has come is rolled in, see
+// RegionState.Roll): cap rejects what would take settled + held past the
+// budget, hold holds what would take it past the threshold.
 func Decide(st State, c Claim, today regie.Date) (Decision, *voucher.Voucher, *RegionState, error) {
 	d := Decision{
 		ProviderAGB: c.ProviderAGB, ClaimID: c.ClaimID, VoucherID: c.VoucherID, Product: c.Product,
@@ -62,6 +65,9 @@ func Decide(st State, c Claim, today regie.Date) (Decision, *voucher.Voucher, *R
 	if r == nil {
 		return Decision{}, nil, nil, fmt.Errorf("settlement: voucher %s names unknown region %s", v.ID, v.Region)
 	}
+	// A scheduled policy whose day has come holds from now on (in memory; the
+	// store writes the region when it books the claim).
+	r.Roll(today)
 	amount, _ := c.Amount()
 	claimed := r.Settled + r.Held + amount
 	switch {

@@ -162,6 +162,11 @@ func (s *Service) Dispute(ctx context.Context, p regie.Principal, providerAGB, c
 		return ClaimRecord{}, err
 	}
 	if _, err := s.Vouchers.Voucher(ctx, p, rec.VoucherID); err != nil {
+		if regie.ErrorKind(err) == regie.Forbidden {
+			// Another client's claim answers as one that does not exist, so
+			// that claim ids cannot be probed.
+			return ClaimRecord{}, regie.Errorf(regie.NotFound, "claim_not_found", "no such claim on your vouchers")
+		}
 		return ClaimRecord{}, err
 	}
 	return s.Ledger.OpenDispute(ctx, providerAGB, claimID, reason, s.now())
@@ -202,20 +207,20 @@ func (s *Service) Disputes(ctx context.Context, p regie.Principal, region string
 	if err := regionScope(p, region, regie.RoleFunder, regie.RoleAuditor); err != nil {
 		return nil, err
 	}
+	if _, err := s.Ledger.Region(ctx, region); err != nil {
+		return nil, err // an unknown region is not one without disputes
+	}
 	return s.Ledger.Disputes(ctx, region)
 }
 
-// Figures returns a region's live budget figures to its funders and auditors.
-// Errors: Forbidden "role_forbidden" / "scope_forbidden"; NotFound "region_not_found".
+// Figures returns a region's live budget figures with their outlook as of
+// today (utilisation, projection; docs/monitoring.md) to its funders and
+// auditors. Errors: Forbidden "role_forbidden" / "scope_forbidden"; NotFound "region_not_found".
 func (s *Service) Figures(ctx context.Context, p regie.Principal, region string) (Figures, error) {
 	if err := regionScope(p, region, regie.RoleFunder, regie.RoleAuditor); err != nil {
 		return Figures{}, err
 	}
-	r, err := s.Ledger.Region(ctx, region)
-	if err != nil {
-		return Figures{}, err
-	}
-	return r.Figures(), nil
+	return s.live(ctx, region)
 }
 
 // Regions lists the budget regions (names and budgets) to any authenticated caller.
@@ -248,8 +253,10 @@ func (s *Service) Revisions(ctx context.Context, p regie.Principal, region strin
 	return s.Ledger.Revisions(ctx, region)
 }
 
-// SetPolicy lets a funder of the region choose its budget policy.
-// Errors: Forbidden; Invalid "policy_invalid"; NotFound; Conflict "budget_year_closed".
+// SetPolicy lets a funder of the region choose its budget policy, at once or
+// from a later day (Policy.Effective: until then the current one holds), and
+// answers the figures after it. Errors: Forbidden; Invalid "policy_invalid",
+// "effective_invalid" (a day before today); NotFound; Conflict "budget_year_closed".
 func (s *Service) SetPolicy(ctx context.Context, p regie.Principal, region string, pol Policy) (Figures, error) {
 	if err := regionScope(p, region, regie.RoleFunder); err != nil {
 		return Figures{}, err
@@ -260,7 +267,14 @@ func (s *Service) SetPolicy(ctx context.Context, p regie.Principal, region strin
 	if pol.Kind == "" {
 		pol.Kind = Monitor
 	}
-	return s.Ledger.SetPolicy(ctx, region, pol, "funder:"+p.Subject, s.now())
+	if !pol.Effective.IsZero() && pol.Effective < s.today() {
+		return Figures{}, regie.FieldError("effective", "effective_invalid", "a policy takes effect today or on a later day, not before")
+	}
+	f, err := s.Ledger.SetPolicy(ctx, region, pol, "funder:"+p.Subject, s.now())
+	if err != nil {
+		return Figures{}, err
+	}
+	return s.withOutlook(ctx, f)
 }
 
 // ReleaseHeld lets a funder release held claims, oldest first, up to an amount.
@@ -272,7 +286,15 @@ func (s *Service) ReleaseHeld(ctx context.Context, p regie.Principal, region str
 	if upTo <= 0 {
 		return Released{}, regie.FieldError("up_to", "amount_invalid", "up_to must be above zero")
 	}
-	return s.Ledger.ReleaseHeld(ctx, region, upTo, "funder:"+p.Subject, s.now())
+	out, err := s.Ledger.ReleaseHeld(ctx, region, upTo, "funder:"+p.Subject, s.now())
+	if err != nil {
+		return Released{}, err
+	}
+	out.Figures, err = s.withOutlook(ctx, out.Figures)
+	if err != nil {
+		return Released{}, err
+	}
+	return out, nil
 }
 
 // CloseYear lets a funder run the prorata year-end close of the region.
@@ -281,7 +303,15 @@ func (s *Service) CloseYear(ctx context.Context, p regie.Principal, region strin
 	if err := regionScope(p, region, regie.RoleFunder); err != nil {
 		return Closed{}, err
 	}
-	return s.Ledger.CloseYear(ctx, region, "funder:"+p.Subject, s.now())
+	out, err := s.Ledger.CloseYear(ctx, region, "funder:"+p.Subject, s.now())
+	if err != nil {
+		return Closed{}, err
+	}
+	out.Figures, err = s.withOutlook(ctx, out.Figures)
+	if err != nil {
+		return Closed{}, err
+	}
+	return out, nil
 }
 
 // EndAssignment ends an accepted choice after lastDay, on behalf of its

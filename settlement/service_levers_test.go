@@ -134,8 +134,9 @@ func TestService_Dispute(t *testing.T) {
 	e.submit(t, "feb-1", "2026-02-01", "2026-02-28", 1600, settlement.Accepted)
 	e.submit(t, "mar-1", "2026-03-01", "2026-03-07", 400, settlement.Accepted)
 
+	// Another client's claim answers as one that does not exist.
 	stranger := regie.Principal{Role: regie.RoleClient, Subject: "someone-else"}
-	e.refused(t, regie.Forbidden, "scope_forbidden", func() error {
+	e.refused(t, regie.NotFound, "claim_not_found", func() error {
 		_, err := e.svc.Dispute(ctx, stranger, "10000001", "feb-1", "niet herkend")
 		return err
 	})

@@ -116,7 +116,8 @@ func (s *Server) submitBatch(c *fiber.Ctx) error {
 // parseCSVBatch reads a CSV batch. A malformed file is an error for the whole
 // request; a field that does not parse is an error for its line only.
 func parseCSVBatch(body []byte) ([]claimRequest, []error, error) {
-	r := csv.NewReader(bytes.NewReader(body))
+	// A spreadsheet's CSV export may start with a UTF-8 byte order mark.
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(body, []byte("\ufeff"))))
 	r.FieldsPerRecord = len(csvColumns)
 	r.TrimLeadingSpace = true
 	header, err := r.Read()

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"net/url"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/settlement"
@@ -15,6 +17,7 @@ func (s *Server) settlementRoutes(api fiber.Router, auth fiber.Handler) {
 	api.Post("/disputes", auth, s.openDispute)
 	api.Post("/choices/:id/end", auth, s.endAssignment)
 	s.regionRoutes(api, auth)
+	s.monitoringRoutes(api, auth)
 }
 
 // claimRequest is a claim as a provider sends it. The provider is the caller,
@@ -76,7 +79,11 @@ func boolQuery(c *fiber.Ctx, name string) (bool, error) {
 }
 
 func (s *Server) getClaim(c *fiber.Ctx) error {
-	rec, err := s.settle.Claim(c.UserContext(), principal(c), c.Params("claim_id"))
+	claimID, err := pathParam(c, "claim_id")
+	if err != nil {
+		return err
+	}
+	rec, err := s.settle.Claim(c.UserContext(), principal(c), claimID)
 	if err != nil {
 		return err
 	}
@@ -90,7 +97,11 @@ func (s *Server) reverseClaim(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	rec, err := s.settle.Reverse(c.UserContext(), principal(c), c.Params("claim_id"), in.Reason)
+	claimID, err := pathParam(c, "claim_id")
+	if err != nil {
+		return err
+	}
+	rec, err := s.settle.Reverse(c.UserContext(), principal(c), claimID, in.Reason)
 	if err != nil {
 		return err
 	}
@@ -139,4 +150,15 @@ func (s *Server) endAssignment(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(ch)
+}
+
+// pathParam returns a path parameter decoded: a provider's claim id may hold
+// any printable character, so it arrives percent-encoded (Fiber leaves path
+// segments as sent, so that an encoded "/" stays inside its segment).
+func pathParam(c *fiber.Ctx, name string) (string, error) {
+	v, err := url.PathUnescape(c.Params(name))
+	if err != nil {
+		return "", regie.FieldError(name, "path_invalid", "%s is not a valid URL path segment", name)
+	}
+	return v, nil
 }

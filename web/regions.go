@@ -123,7 +123,15 @@ func (s *Server) resolveDispute(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	rec, err := s.settle.ResolveDispute(c.UserContext(), principal(c), c.Params("id"), c.Params("agb"), c.Params("claim_id"), uphold, in.Resolution)
+	agb, err := pathParam(c, "agb")
+	if err != nil {
+		return err
+	}
+	claimID, err := pathParam(c, "claim_id")
+	if err != nil {
+		return err
+	}
+	rec, err := s.settle.ResolveDispute(c.UserContext(), principal(c), c.Params("id"), agb, claimID, uphold, in.Resolution)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func runLoadgen(ctx context.Context, args []string) error {
 	mode := fs.String("mode", string(loadgen.Single), "single (one claim per request), bulk (POST /claims/batch) or both (half each)")
 	batch := fs.Int("batch", loadgen.DefaultBatch, "most claim lines per bulk request")
 	seed := fs.Uint64("seed", 1, "seed of the BSNs and claim ids")
+	listeners := fs.Int("listeners", 0, "also drive every phase with this many server-sent event listeners connected, and compare")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func runLoadgen(ctx context.Context, args []string) error {
 	_, err = loadgen.Run(ctx, loadgen.Config{
 		URL: *url, Keys: sec.keys, Pseudonyms: sec.pseudonyms,
 		Vouchers: *vouchers, Concurrency: *concurrency, Duration: *duration,
-		Mode: loadgen.Mode(*mode), Batch: *batch, Seed: *seed,
+		Mode: loadgen.Mode(*mode), Batch: *batch, Seed: *seed, Listeners: *listeners,
 		Out: os.Stdout, Progress: os.Stderr, Now: time.Now,
 	})
 	return err

@@ -127,6 +127,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerStoreMetrics(cfg.Registry, st)
+	cfg.Registry.MustRegister(web.MonitoringCollectors()...) // event stream and webhooks
 	if *demoMode {
 		loaded, err := demo.Load(ctx, st, vouchers, time.Now().Year())
 		if err != nil {

@@ -91,6 +91,10 @@ func Open(path string, opts Options) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("bolt: create buckets: %w", err)
 	}
+	if err := migrateMonitoring(b); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("bolt: monitoring tallies: %w", err)
+	}
 	return &DB{bolt: b, commit: newCommitter(b, opts.MaxBatchSize, opts.MaxBatchDelay)}, nil
 }
 
@@ -103,6 +107,7 @@ func (db *DB) CommitStats() CommitStats {
 // Close commits what is queued and closes the file.
 func (db *DB) Close() error {
 	db.commit.close()
+	allWatchers.Delete(db.bolt)
 	return db.bolt.Close()
 }
 

@@ -152,6 +152,7 @@ func (db *DB) OpenDispute(ctx context.Context, providerAGB, claimID, reason stri
 		if err != nil {
 			return err
 		}
+		r.Roll(regie.DateOf(now))
 		if now.After(rec.DecidedAt.AddDate(0, 0, r.Policy.Disputable())) {
 			return regie.Errorf(regie.Conflict, "dispute_window_closed", "claims can be disputed within %d days", r.Policy.Disputable())
 		}

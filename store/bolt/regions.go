@@ -37,9 +37,20 @@ func putRegion(tx *bbolt.Tx, r *settlement.RegionState) error {
 	return putJSON(tx.Bucket(bucketRegions), []byte(r.ID), r)
 }
 
-// appendEntry seals e as the next entry of r's journal, stores it and moves
-// r's journal head; the caller writes r.
+// appendEntry seals e as the next entry of r's journal, stores it, moves r's
+// journal head and counts it in the region's monitoring tallies (evaluating
+// its alerts), all in tx; the caller writes r.
 func appendEntry(tx *bbolt.Tx, r *settlement.RegionState, e *settlement.Entry) error {
+	c := newCounters(tx)
+	if err := appendEntryTo(tx, c, r, e); err != nil {
+		return err
+	}
+	return c.flush()
+}
+
+// appendEntryTo is appendEntry for a transaction that appends many entries:
+// the tallies change in c, which the caller flushes once at the end.
+func appendEntryTo(tx *bbolt.Tx, c *counters, r *settlement.RegionState, e *settlement.Entry) error {
 	if err := e.Seal(r.JournalSeq+1, r.JournalHead); err != nil {
 		return err
 	}
@@ -51,7 +62,7 @@ func appendEntry(tx *bbolt.Tx, r *settlement.RegionState, e *settlement.Entry) e
 		return err
 	}
 	r.JournalSeq, r.JournalHead = e.Seq, e.Hash
-	return nil
+	return c.add(r, e)
 }
 
 func putRevision(tx *bbolt.Tx, rev settlement.Revision) error {
@@ -71,6 +82,7 @@ func (db *DB) PutRegion(ctx context.Context, in settlement.Region) error {
 			r.Budget = 0 // the first revision sets it, so that it is journalled
 		}
 		r.Name, r.Funder, r.Year = in.Name, in.Funder, in.Year
+		r.Roll(regie.DateOf(now))
 		if in.Policy != r.Policy {
 			e := settlement.BookPolicy(r, in.Policy, "system", now)
 			if err := appendEntry(tx, r, &e); err != nil {
@@ -209,7 +221,9 @@ func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, 
 		if r.Closed {
 			return errYearClosed
 		}
+		r.Roll(regie.DateOf(now)) // the policy of the day decides what a release pays
 		totals := providerTotalsCache{tx: tx, region: region}
+		counts := newCounters(tx)
 		hb := tx.Bucket(bucketHeld)
 		var done [][]byte
 		err = eachPrefix(hb, key(region, ""), func(k, claimKey []byte) error {
@@ -225,7 +239,7 @@ func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, 
 				return err
 			}
 			e := settlement.BookRelease(&rec.ClaimRecord, r, pt, by, now)
-			if err := appendEntry(tx, r, &e); err != nil {
+			if err := appendEntryTo(tx, counts, r, &e); err != nil {
 				return err
 			}
 			if err := putJSON(tx.Bucket(bucketClaims), claimKey, rec); err != nil {
@@ -247,6 +261,9 @@ func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, 
 		if err := totals.flush(); err != nil {
 			return err
 		}
+		if err := counts.flush(); err != nil {
+			return err
+		}
 		out.Figures = r.Figures()
 		return putRegion(tx, r)
 	})
@@ -264,6 +281,7 @@ func (db *DB) CloseYear(ctx context.Context, region, by string, now time.Time) (
 		if r.Closed {
 			return errYearClosed
 		}
+		r.Roll(regie.DateOf(now))
 		if r.Policy.Kind != settlement.ProRata {
 			return regie.Errorf(regie.Conflict, "policy_not_prorata", "only a region under the prorata policy has a year-end close")
 		}
@@ -286,12 +304,16 @@ func (db *DB) CloseYear(ctx context.Context, region, by string, now time.Time) (
 		}
 		var entries []settlement.Entry
 		out, entries = settlement.BookClose(r, totals.m, agbs, by, now)
+		counts := newCounters(tx)
 		for i := range entries {
-			if err := appendEntry(tx, r, &entries[i]); err != nil {
+			if err := appendEntryTo(tx, counts, r, &entries[i]); err != nil {
 				return err
 			}
 		}
 		if err := totals.flush(); err != nil {
+			return err
+		}
+		if err := counts.flush(); err != nil {
 			return err
 		}
 		out.Figures = r.Figures()

@@ -193,6 +193,12 @@ func settleTx(w *writeTx, c settlement.Claim, fp string, claimKey []byte, now ti
 		}
 	}
 	rec.Decision = d
+	if d.Status == settlement.Rejected && d.Region != "" {
+		// A rejected claim is in no journal: the region's exports find it here.
+		if err := indexRejected(tx, d.Region, regie.DateOf(now), claimKey); err != nil {
+			return settlement.Decision{}, nil, err
+		}
+	}
 	return d, nil, putJSON(tx.Bucket(bucketClaims), claimKey, &rec)
 }
 
@@ -206,7 +212,7 @@ func bookClaim(w *writeTx, d *settlement.Decision, v *voucher.Voucher, r *settle
 		return err
 	}
 	e := settlement.BookClaim(d, v, r, pt, now)
-	if err := appendEntry(tx, r, &e); err != nil {
+	if err := appendEntryTo(tx, w.counters, r, &e); err != nil {
 		return err
 	}
 	d.JournalSeq = e.Seq

@@ -22,6 +22,7 @@ type writeTx struct {
 	choices   map[string][]*matching.Choice
 	totals    map[[2]string]*settlement.ProviderTotals
 	dirty     map[any]bool // *voucher.Voucher, *settlement.RegionState or [2]string (totals)
+	counters  *counters    // the monitoring tallies of the entries appended in tx
 }
 
 func newWriteTx(tx *bbolt.Tx) *writeTx {
@@ -29,7 +30,7 @@ func newWriteTx(tx *bbolt.Tx) *writeTx {
 		tx: tx, vouchers: map[string]*voucher.Voucher{}, regions: map[string]*settlement.RegionState{},
 		providers: map[string]*matching.Provider{}, tariffs: map[string]*voucher.Tariff{},
 		choices: map[string][]*matching.Choice{}, totals: map[[2]string]*settlement.ProviderTotals{},
-		dirty: map[any]bool{},
+		dirty: map[any]bool{}, counters: newCounters(tx),
 	}
 }
 
@@ -126,5 +127,5 @@ func (w *writeTx) flush() error {
 		}
 	}
 	clear(w.dirty)
-	return nil
+	return w.counters.flush()
 }
