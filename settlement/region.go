@@ -61,6 +61,14 @@ func (p Policy) Validate() error {
 	default:
 		return regie.FieldError("kind", "policy_invalid", "policy kind must be monitor, hold, cap or prorata")
 	}
+	// A setting of another kind would be stored and never used: refused,
+	// so that what a funder reads back is what applies.
+	if p.Kind != Hold && p.HoldThreshold != 0 {
+		return regie.FieldError("hold_threshold", "policy_invalid", "hold_threshold belongs to the hold policy only")
+	}
+	if p.Kind != ProRata && p.ProvisionalRate != 0 {
+		return regie.FieldError("provisional_rate", "policy_invalid", "provisional_rate belongs to the prorata policy only")
+	}
 	if p.DisputeDays < 0 || p.DisputeDays > 366 {
 		return regie.FieldError("dispute_days", "policy_invalid", "dispute_days must be 0–366")
 	}

@@ -59,7 +59,15 @@ func (s *Server) reviseBudget(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(rev)
+	// A lever answers its effect on the figures at once.
+	f, err := s.settle.Figures(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(struct {
+		settlement.Revision
+		Figures settlement.Figures `json:"figures"`
+	}{rev, f})
 }
 
 func (s *Server) setPolicy(c *fiber.Ctx) error {

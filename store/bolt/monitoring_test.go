@@ -6,15 +6,10 @@ import (
 	"testing"
 
 	"github.com/regie-nl/regie/settlement"
-	"github.com/regie-nl/regie/store"
 	"github.com/regie-nl/regie/store/bolt"
 	"github.com/regie-nl/regie/store/storetest"
 	bbolt "go.etcd.io/bbolt"
 )
-
-func TestDB_Monitoring(t *testing.T) {
-	storetest.RunMonitoring(t, func(t *testing.T) store.Store { return openTemp(t) })
-}
 
 // A file written before monitoring existed has no tallies and no claim index:
 // Open builds them once from the journal and the recorded claims.

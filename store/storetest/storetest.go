@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("SettleBatch", func(t *testing.T) { testSettleBatch(t, o) })
 	t.Run("Verify", func(t *testing.T) { testVerify(t, o) })
 	t.Run("Random", func(t *testing.T) { testRandom(t, o) })
+	t.Run("Monitoring", func(t *testing.T) { RunMonitoring(t, open) })
 }
 
 // fresh opens a store for one test and closes it when the test ends.
