@@ -105,27 +105,36 @@ func (h *webhooks) sendDue() {
 		}
 		h.wg.Add(1)
 		go func() {
+			var retryIn time.Duration
 			defer func() {
 				<-h.sem
 				h.mu.Lock()
 				delete(h.inFlight, id)
 				h.mu.Unlock()
+				// Only now, with the attempt recorded and the delivery no
+				// longer in flight, may the retry's timer wake the sender:
+				// earlier, the sender would skip it and nothing would wake it
+				// again until the next poll.
+				if retryIn > 0 {
+					time.AfterFunc(retryIn, h.poke)
+				}
 				h.wg.Done()
 			}()
-			h.attempt(d, id)
+			retryIn = h.attempt(d, id)
 		}()
 	}
 }
 
-// attempt posts one delivery and records the attempt.
-func (h *webhooks) attempt(d settlement.Delivery, id string) {
+// attempt posts one delivery and records the attempt. It returns the wait
+// before the next attempt when one is due, else 0.
+func (h *webhooks) attempt(d settlement.Delivery, id string) (retryIn time.Duration) {
 	opts := h.m.options()
 	a := settlement.DeliveryAttempt{Region: d.Alert.Region, AlertSeq: d.Alert.Seq, Attempt: d.Attempts + 1, At: time.Now().UTC()}
 	if d.Webhook == nil || d.Webhook.URL == "" {
 		a.Outcome = settlement.OutcomeDropped
 		a.Error = "the region has no webhook any more"
 		h.record(a)
-		return
+		return 0
 	}
 	a.URL = d.Webhook.URL
 	body, err := json.Marshal(WebhookPayload{Type: "budget_alert", Delivery: id, Attempt: a.Attempt, SentAt: a.At, Alert: d.Alert})
@@ -138,7 +147,7 @@ func (h *webhooks) attempt(d settlement.Delivery, id string) {
 		}
 	}
 	if h.m.ctx.Err() != nil {
-		return // shut down mid-attempt: it stays due and is made again after a restart
+		return 0 // shut down mid-attempt: it stays due and is made again after a restart
 	}
 	a.DurationMS = time.Since(a.At).Milliseconds()
 	switch {
@@ -148,14 +157,14 @@ func (h *webhooks) attempt(d settlement.Delivery, id string) {
 		a.Outcome = settlement.OutcomeFailed
 	default:
 		a.Outcome = settlement.OutcomeRetry
-		wait := backoff(opts, a.Attempt)
-		a.NextAt = time.Now().Add(wait).UTC()
-		time.AfterFunc(wait, h.poke) // the retry is due then
+		retryIn = backoff(opts, a.Attempt)
+		a.NextAt = time.Now().Add(retryIn).UTC()
 	}
 	if a.Error == "" && a.Outcome != settlement.OutcomeDelivered {
 		a.Error = fmt.Sprintf("answered %d", a.Status)
 	}
 	h.record(a)
+	return retryIn
 }
 
 func (h *webhooks) record(a settlement.DeliveryAttempt) {
