@@ -97,27 +97,28 @@ func reverseTx(tx *bbolt.Tx, rec *claimRecord, claimKey []byte, reason, by strin
 	if rec.State != settlement.StateSettled && rec.State != settlement.StateHeld {
 		return regie.Errorf(regie.Conflict, "claim_not_reversible", "a %s claim cannot be reversed", rec.State)
 	}
-	r, err := mustRegion(tx, rec.Region)
+	w := newWriteTx(tx)
+	r, err := w.mustRegion(rec.Region)
 	if err != nil {
 		return err
 	}
 	if r.Closed {
 		return errYearClosed
 	}
-	v, err := txState{tx}.Voucher(rec.VoucherID)
+	v, err := w.Voucher(rec.VoucherID)
 	if err != nil {
 		return err
 	}
-	totals := providerTotalsCache{tx: tx, region: r.ID}
-	pt, err := totals.get(rec.ProviderAGB)
+	pt, err := w.Totals(r.ID, rec.ProviderAGB)
 	if err != nil {
 		return err
 	}
 	heldSeq := rec.HeldSeq
 	e := settlement.BookReversal(&rec.ClaimRecord, v, r, pt, reason, by, now)
-	if err := appendEntry(tx, r, &e); err != nil {
+	if err := w.appendTo(r, &e); err != nil {
 		return err
 	}
+	w.changed(v, r, r.ID, rec.ProviderAGB)
 	rec.Reversal.JournalSeq = e.Seq
 	if heldSeq != 0 {
 		if err := tx.Bucket(bucketHeld).Delete(append(key(r.ID, ""), seqKey(heldSeq)...)); err != nil {
@@ -127,13 +128,7 @@ func reverseTx(tx *bbolt.Tx, rec *claimRecord, claimKey []byte, reason, by strin
 	if err := tx.Bucket(bucketClaimPeriods).Delete(periodKey(rec.VoucherID, rec.Product, rec.From)); err != nil {
 		return err
 	}
-	if err := putJSON(tx.Bucket(bucketVouchers), []byte(v.ID), v); err != nil {
-		return err
-	}
-	if err := totals.flush(); err != nil {
-		return err
-	}
-	return putRegion(tx, r)
+	return w.flush()
 }
 
 // OpenDispute implements settlement.Ledger.

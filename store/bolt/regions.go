@@ -214,7 +214,8 @@ func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, 
 	var out settlement.Released
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
 		out = settlement.Released{}
-		r, err := mustRegion(tx, region)
+		w := newWriteTx(tx)
+		r, err := w.mustRegion(region)
 		if err != nil {
 			return err
 		}
@@ -222,8 +223,6 @@ func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, 
 			return errYearClosed
 		}
 		r.Roll(regie.DateOf(now)) // the policy of the day decides what a release pays
-		totals := providerTotalsCache{tx: tx, region: region}
-		counts := newCounters(tx)
 		hb := tx.Bucket(bucketHeld)
 		var done [][]byte
 		err = eachPrefix(hb, key(region, ""), func(k, claimKey []byte) error {
@@ -234,14 +233,15 @@ func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, 
 			if out.Amount+rec.Amount > upTo {
 				return errStop
 			}
-			pt, err := totals.get(rec.ProviderAGB)
+			pt, err := w.Totals(region, rec.ProviderAGB)
 			if err != nil {
 				return err
 			}
 			e := settlement.BookRelease(&rec.ClaimRecord, r, pt, by, now)
-			if err := appendEntryTo(tx, counts, r, &e); err != nil {
+			if err := w.appendTo(r, &e); err != nil {
 				return err
 			}
+			w.changedTotals(region, rec.ProviderAGB)
 			if err := putJSON(tx.Bucket(bucketClaims), claimKey, rec); err != nil {
 				return err
 			}
@@ -258,14 +258,9 @@ func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, 
 				return err
 			}
 		}
-		if err := totals.flush(); err != nil {
-			return err
-		}
-		if err := counts.flush(); err != nil {
-			return err
-		}
 		out.Figures = r.Figures()
-		return putRegion(tx, r)
+		w.dirty[r] = true // rolled to the policy of the day, even when nothing was released
+		return w.flush()
 	})
 	return out, err
 }
@@ -274,7 +269,8 @@ func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, 
 func (db *DB) CloseYear(ctx context.Context, region, by string, now time.Time) (settlement.Closed, error) {
 	var out settlement.Closed
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		r, err := mustRegion(tx, region)
+		w := newWriteTx(tx)
+		r, err := w.mustRegion(region)
 		if err != nil {
 			return err
 		}
@@ -288,14 +284,17 @@ func (db *DB) CloseYear(ctx context.Context, region, by string, now time.Time) (
 		if r.Held != 0 {
 			return regie.Errorf(regie.Conflict, "held_claims_open", "release or reverse the %s of held claims before the close", r.Held)
 		}
-		totals := providerTotalsCache{tx: tx, region: region}
+		totals := map[string]*settlement.ProviderTotals{}
 		var agbs []string
 		prefix := key(region, "")
 		err = eachPrefix(tx.Bucket(bucketRegionProviders), prefix, func(k, _ []byte) error {
 			agb := string(k[len(prefix):])
-			if _, err := totals.get(agb); err != nil {
+			pt, err := w.Totals(region, agb)
+			if err != nil {
 				return err
 			}
+			totals[agb] = pt
+			w.changedTotals(region, agb)
 			agbs = append(agbs, agb)
 			return nil
 		})
@@ -303,53 +302,14 @@ func (db *DB) CloseYear(ctx context.Context, region, by string, now time.Time) (
 			return err
 		}
 		var entries []settlement.Entry
-		out, entries = settlement.BookClose(r, totals.m, agbs, by, now)
-		counts := newCounters(tx)
+		out, entries = settlement.BookClose(r, totals, agbs, by, now)
 		for i := range entries {
-			if err := appendEntryTo(tx, counts, r, &entries[i]); err != nil {
+			if err := w.appendTo(r, &entries[i]); err != nil {
 				return err
 			}
 		}
-		if err := totals.flush(); err != nil {
-			return err
-		}
-		if err := counts.flush(); err != nil {
-			return err
-		}
 		out.Figures = r.Figures()
-		return putRegion(tx, r)
+		return w.flush()
 	})
 	return out, err
-}
-
-// providerTotalsCache reads each provider's totals in a region once per
-// transaction and writes back those that were read.
-type providerTotalsCache struct {
-	tx     *bbolt.Tx
-	region string
-	m      map[string]*settlement.ProviderTotals
-}
-
-func (c *providerTotalsCache) get(agb string) (*settlement.ProviderTotals, error) {
-	if pt, ok := c.m[agb]; ok {
-		return pt, nil
-	}
-	if c.m == nil {
-		c.m = map[string]*settlement.ProviderTotals{}
-	}
-	pt := &settlement.ProviderTotals{}
-	if _, err := getJSON(c.tx.Bucket(bucketRegionProviders), key(c.region, agb), pt); err != nil {
-		return nil, err
-	}
-	c.m[agb] = pt
-	return pt, nil
-}
-
-func (c *providerTotalsCache) flush() error {
-	for agb, pt := range c.m {
-		if err := putJSON(c.tx.Bucket(bucketRegionProviders), key(c.region, agb), pt); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -98,6 +98,25 @@ func (w *writeTx) Totals(region, agb string) (*settlement.ProviderTotals, error)
 	})
 }
 
+// mustRegion is Region, with NotFound "region_not_found" for a missing one.
+func (w *writeTx) mustRegion(id string) (*settlement.RegionState, error) {
+	r, err := w.Region(id)
+	if err == nil && r == nil {
+		err = errRegionNotFound(id)
+	}
+	return r, err
+}
+
+// appendTo seals e as the next entry of r's journal and counts its tally; r
+// is written at flush.
+func (w *writeTx) appendTo(r *settlement.RegionState, e *settlement.Entry) error {
+	w.dirty[r] = true
+	return appendEntryTo(w.tx, w.counters, r, e)
+}
+
+// changedTotals marks a provider's totals in a region to be written at flush.
+func (w *writeTx) changedTotals(region, agb string) { w.dirty[[2]string{region, agb}] = true }
+
 // changed marks records to be written at flush.
 func (w *writeTx) changed(v *voucher.Voucher, r *settlement.RegionState, region, agb string) {
 	w.dirty[v], w.dirty[r], w.dirty[[2]string{region, agb}] = true, true, true
