@@ -518,45 +518,19 @@ func BenchmarkDB_Settle(b *testing.B) {
 			b.Cleanup(func() { db.Close() })
 			f := storetest.NewFixture("bench")
 			f.Put(b, db)
-			// Vouchers with a balance for a claim on every day of validity.
-			days := storetest.ValidFrom.DaysThrough(storetest.ValidTo)
-			var vouchers []string
-			for len(vouchers)*days < b.N {
-				v := f.NewVoucher(fmt.Sprintf("v-bench-%d", len(vouchers)))
-				v.Lines[0].MaxAmount = 1_000_000_00
-				v.Lines[0].Remaining = v.Lines[0].MaxAmount
+			claim := benchVouchers(b.N, f, func(v *voucher.Voucher, ch *matching.Choice) {
 				if err := db.CreateVoucher(b.Context(), v, "t"); err != nil {
 					b.Fatal(err)
 				}
-				storetest.AcceptChoice(b, db, f.NewChoice("ch-"+v.ID, v.ID, storetest.ProductHour, f.Provider.AGB))
-				vouchers = append(vouchers, v.ID)
-			}
-			claim := func(i int) settlement.Claim {
-				return f.ClaimOn(vouchers[i/days], fmt.Sprint("c-", i), storetest.ValidFrom.AddDays(i%days))
-			}
+				storetest.AcceptChoice(b, db, ch)
+			})
 			settle := func(i int) {
 				d, _, err := db.Settle(context.Background(), claim(i), f.Now)
 				if err != nil || d.Status != settlement.Accepted {
 					b.Errorf("claim %d: %v %s %s", i, err, d.Status, d.Reason)
 				}
 			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			if mode == "serial" {
-				for i := range b.N {
-					settle(i)
-				}
-			} else {
-				var next atomic.Int64
-				b.SetParallelism(32)
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						settle(int(next.Add(1) - 1))
-					}
-				})
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
+			runSettles(b, mode, settle)
 			cs := db.CommitStats()
 			if cs.Batches > 0 {
 				b.ReportMetric(float64(cs.Settlements)/float64(cs.Batches), "claims/commit")
