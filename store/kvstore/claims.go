@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"cmp"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/settlement"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/regie-nl/regie/store/kv"
 )
 
 // Decision implements settlement.Ledger.
@@ -20,7 +20,7 @@ func (db *DB) Decision(ctx context.Context, providerAGB, claimID string) (settle
 // Claim implements settlement.Ledger.
 func (db *DB) Claim(ctx context.Context, providerAGB, claimID string) (settlement.ClaimRecord, error) {
 	var rec *claimRecord
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		rec, err = readClaim(tx, key(providerAGB, claimID))
 		return err
@@ -42,7 +42,7 @@ func (db *DB) VoucherClaims(ctx context.Context, voucherID string) ([]settlement
 // owner 0 agb 0 claim id.
 func (db *DB) indexedClaims(index []byte, owner string) ([]settlement.ClaimRecord, error) {
 	var out []settlement.ClaimRecord
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		prefix := key(owner, "")
 		return eachPrefix(tx.Bucket(index), prefix, func(k, _ []byte) error {
 			rec, err := readClaim(tx, k[len(prefix):])
@@ -68,7 +68,7 @@ func sortClaims(recs []settlement.ClaimRecord) {
 // Reverse implements settlement.Ledger.
 func (db *DB) Reverse(ctx context.Context, providerAGB, claimID, reason, by string, now time.Time) (settlement.ClaimRecord, error) {
 	var out settlement.ClaimRecord
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		claimKey := key(providerAGB, claimID)
 		rec, err := readClaim(tx, claimKey)
 		if err != nil {
@@ -93,7 +93,7 @@ func (db *DB) Reverse(ctx context.Context, providerAGB, claimID, reason, by stri
 
 // reverseTx books the reversal of rec and frees its period and held place;
 // the caller writes rec.
-func reverseTx(tx *bbolt.Tx, rec *claimRecord, claimKey []byte, reason, by string, now time.Time) error {
+func reverseTx(tx kv.Tx, rec *claimRecord, claimKey []byte, reason, by string, now time.Time) error {
 	if rec.State != settlement.StateSettled && rec.State != settlement.StateHeld {
 		return regie.Errorf(regie.Conflict, "claim_not_reversible", "a %s claim cannot be reversed", rec.State)
 	}
@@ -134,7 +134,7 @@ func reverseTx(tx *bbolt.Tx, rec *claimRecord, claimKey []byte, reason, by strin
 // OpenDispute implements settlement.Ledger.
 func (db *DB) OpenDispute(ctx context.Context, providerAGB, claimID, reason string, now time.Time) (settlement.ClaimRecord, error) {
 	var out settlement.ClaimRecord
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		claimKey := key(providerAGB, claimID)
 		rec, err := readClaim(tx, claimKey)
 		if err != nil {
@@ -164,7 +164,7 @@ func (db *DB) OpenDispute(ctx context.Context, providerAGB, claimID, reason stri
 // ResolveDispute implements settlement.Ledger.
 func (db *DB) ResolveDispute(ctx context.Context, providerAGB, claimID string, uphold bool, resolution, by string, now time.Time) (settlement.ClaimRecord, error) {
 	var out settlement.ClaimRecord
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		claimKey := key(providerAGB, claimID)
 		rec, err := readClaim(tx, claimKey)
 		if err != nil {

@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"bytes"
@@ -8,20 +8,20 @@ import (
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/matching"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/regie-nl/regie/store/kv"
 )
 
 var errChoiceNotFound = regie.Errorf(regie.NotFound, "choice_not_found", "no such choice")
 
 // PutProvider implements matching.Store.
 func (db *DB) PutProvider(ctx context.Context, p *matching.Provider) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error { return replaceProvider(tx, p) })
+	return db.kv.Update(func(tx kv.Tx) error { return replaceProvider(tx, p) })
 }
 
 // Provider implements matching.Store.
 func (db *DB) Provider(ctx context.Context, agb string) (*matching.Provider, error) {
 	var p *matching.Provider
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		p, err = readProvider(tx, agb)
 		if err == nil && p == nil {
@@ -32,7 +32,7 @@ func (db *DB) Provider(ctx context.Context, agb string) (*matching.Provider, err
 	return p, err
 }
 
-func readProvider(tx *bbolt.Tx, agb string) (*matching.Provider, error) {
+func readProvider(tx kv.Tx, agb string) (*matching.Provider, error) {
 	var p matching.Provider
 	found, err := getJSON(tx.Bucket(bucketProviders), []byte(agb), &p)
 	if err != nil || !found {
@@ -44,7 +44,7 @@ func readProvider(tx *bbolt.Tx, agb string) (*matching.Provider, error) {
 // Providers implements matching.Store.
 func (db *DB) Providers(ctx context.Context) ([]*matching.Provider, error) {
 	var out []*matching.Provider
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		b := tx.Bucket(bucketProviders)
 		return b.ForEach(func(k, v []byte) error {
 			p, err := decodeProvider(k, v)
@@ -60,7 +60,7 @@ func (db *DB) Providers(ctx context.Context) ([]*matching.Provider, error) {
 
 // CreateChoice implements matching.Store.
 func (db *DB) CreateChoice(ctx context.Context, c *matching.Choice) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		if tx.Bucket(bucketChoices).Get([]byte(c.ID)) != nil {
 			return regie.Errorf(regie.Conflict, "choice_exists", "choice %s exists", c.ID)
 		}
@@ -99,7 +99,7 @@ func (db *DB) CreateChoice(ctx context.Context, c *matching.Choice) error {
 // Choice implements matching.Store.
 func (db *DB) Choice(ctx context.Context, id string) (*matching.Choice, error) {
 	var c matching.Choice
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		found, err := getJSON(tx.Bucket(bucketChoices), []byte(id), &c)
 		if err == nil && !found {
 			return errChoiceNotFound
@@ -115,7 +115,7 @@ func (db *DB) Choice(ctx context.Context, id string) (*matching.Choice, error) {
 // DecideChoice implements matching.Store.
 func (db *DB) DecideChoice(ctx context.Context, id string, to matching.ChoiceStatus, reason string, at time.Time) (*matching.Choice, error) {
 	var c matching.Choice
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		b := tx.Bucket(bucketChoices)
 		found, err := getJSON(b, []byte(id), &c)
 		if err != nil {
@@ -151,7 +151,7 @@ func (db *DB) DecideChoice(ctx context.Context, id string, to matching.ChoiceSta
 // ChoicesByVoucher implements matching.Store.
 func (db *DB) ChoicesByVoucher(ctx context.Context, voucherID string) ([]*matching.Choice, error) {
 	var out []*matching.Choice
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		out, err = readChoices(tx, bucketChoicesByVoucher, voucherID)
 		return err
@@ -162,7 +162,7 @@ func (db *DB) ChoicesByVoucher(ctx context.Context, voucherID string) ([]*matchi
 // ChoicesByProvider implements matching.Store.
 func (db *DB) ChoicesByProvider(ctx context.Context, agb string) ([]*matching.Choice, error) {
 	var out []*matching.Choice
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		out, err = readChoices(tx, bucketChoicesByProvider, agb)
 		return err
@@ -182,7 +182,7 @@ func (db *DB) ProviderChosen(ctx context.Context, voucherID, agb string) (bool, 
 }
 
 // readChoices reads the choices listed in an index bucket under owner, oldest first.
-func readChoices(tx *bbolt.Tx, index []byte, owner string) ([]*matching.Choice, error) {
+func readChoices(tx kv.Tx, index []byte, owner string) ([]*matching.Choice, error) {
 	var out []*matching.Choice
 	cb := tx.Bucket(bucketChoices)
 	prefix := key(owner, "")
@@ -200,7 +200,7 @@ func readChoices(tx *bbolt.Tx, index []byte, owner string) ([]*matching.Choice, 
 
 // endEarlierAssignments ends, on the day before c starts, every accepted
 // choice of the same voucher line that would still run then.
-func endEarlierAssignments(tx *bbolt.Tx, c *matching.Choice) error {
+func endEarlierAssignments(tx kv.Tx, c *matching.Choice) error {
 	others, err := readChoices(tx, bucketChoicesByVoucher, c.VoucherID)
 	if err != nil {
 		return err

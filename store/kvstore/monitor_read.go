@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/matching"
 	"github.com/regie-nl/regie/settlement"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/regie-nl/regie/store/kv"
 )
 
 // Outlook implements settlement.Monitoring.
@@ -19,7 +19,7 @@ func (db *DB) Outlook(ctx context.Context, region string, today regie.Date) (set
 		st settlement.MonitorState
 		u  regie.Cents
 	)
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		if r, err = mustRegion(tx, region); err != nil {
 			return err
@@ -40,7 +40,7 @@ func (db *DB) Outlook(ctx context.Context, region string, today regie.Date) (set
 // keyedTallies reads the region's tallies of a kind, by key.
 func (db *DB) keyedTallies(region string, kind byte) ([]settlement.KeyedTally, error) {
 	out := []settlement.KeyedTally{}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		if _, err := mustRegion(tx, region); err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (db *DB) ProductTallies(ctx context.Context, region string) ([]settlement.K
 func (db *DB) Days(ctx context.Context, region string, from, to regie.Date) (settlement.Tally, []settlement.DayTally, error) {
 	var before settlement.Tally
 	days := []settlement.DayTally{}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		if _, err := mustRegion(tx, region); err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func (db *DB) Days(ctx context.Context, region string, from, to regie.Date) (set
 // ProviderRegions implements settlement.Monitoring.
 func (db *DB) ProviderRegions(ctx context.Context, agb string) ([]settlement.KeyedTally, error) {
 	out := []settlement.KeyedTally{}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var p matching.Provider
 		found, err := getJSON(tx.Bucket(bucketProviders), []byte(agb), &p)
 		if err != nil {
@@ -137,7 +137,7 @@ func (db *DB) ProviderRegions(ctx context.Context, agb string) ([]settlement.Key
 // ProviderClaims implements settlement.Monitoring.
 func (db *DB) ProviderClaims(ctx context.Context, agb, region, after string, limit int) ([]settlement.ClaimRecord, error) {
 	out := []settlement.ClaimRecord{}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		prefix := key(agb, "")
 		cur := tx.Bucket(bucketClaims).Cursor()
 		k, raw := cur.Seek(key(agb, after))
@@ -162,7 +162,7 @@ func (db *DB) ProviderClaims(ctx context.Context, agb, region, after string, lim
 // Monitor implements settlement.Monitoring.
 func (db *DB) Monitor(ctx context.Context, region string) (settlement.MonitorState, error) {
 	var st settlement.MonitorState
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		if _, err := mustRegion(tx, region); err != nil {
 			return err
 		}
@@ -176,7 +176,7 @@ func (db *DB) Monitor(ctx context.Context, region string) (settlement.MonitorSta
 // UpdateMonitor implements settlement.Monitoring.
 func (db *DB) UpdateMonitor(ctx context.Context, region string, fn func(*settlement.MonitorState) error, by string, now time.Time) (settlement.MonitorState, error) {
 	var st settlement.MonitorState
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		r, err := mustRegion(tx, region)
 		if err != nil {
 			return err
@@ -206,7 +206,7 @@ func (db *DB) UpdateMonitor(ctx context.Context, region string, fn func(*settlem
 // Alerts implements settlement.Monitoring.
 func (db *DB) Alerts(ctx context.Context, region string, after uint64, limit int) ([]settlement.Alert, error) {
 	out := []settlement.Alert{}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		if _, err := mustRegion(tx, region); err != nil {
 			return err
 		}
@@ -227,7 +227,7 @@ func (db *DB) Alerts(ctx context.Context, region string, after uint64, limit int
 // DueDeliveries implements settlement.Monitoring.
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]settlement.Delivery, error) {
 	var out []settlement.Delivery
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		hooks := map[string]*settlement.Webhook{}
 		return tx.Bucket(bucketWebhookQueue).ForEach(func(k, raw []byte) error {
 			if len(out) >= limit {
@@ -266,7 +266,7 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]se
 
 // RecordDelivery implements settlement.Monitoring.
 func (db *DB) RecordDelivery(ctx context.Context, a settlement.DeliveryAttempt) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		qk := append(key(a.Region, ""), seqKey(a.AlertSeq)...)
 		qb := tx.Bucket(bucketWebhookQueue)
 		if qb.Get(qk) == nil {
@@ -290,7 +290,7 @@ func (db *DB) RecordDelivery(ctx context.Context, a settlement.DeliveryAttempt) 
 // Deliveries implements settlement.Monitoring.
 func (db *DB) Deliveries(ctx context.Context, region string, limit int) ([]settlement.DeliveryAttempt, error) {
 	out := []settlement.DeliveryAttempt{}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		if _, err := mustRegion(tx, region); err != nil {
 			return err
 		}
@@ -325,7 +325,7 @@ const exportChunk = 1000
 // journal order), then the rejected ones, through their index (by decision
 // day). Both are read in chunks of short transactions.
 func (db *DB) ExportClaims(ctx context.Context, region string, from, to regie.Date, fn func(settlement.ClaimRecord) error) error {
-	err := scanJournal(db, ctx, region, from, to, func(tx *bbolt.Tx, e *settlement.Entry, rows *[]settlement.ClaimRecord) error {
+	err := scanJournal(db, ctx, region, from, to, func(tx kv.Tx, e *settlement.Entry, rows *[]settlement.ClaimRecord) error {
 		if e.Type != settlement.EntrySettle && e.Type != settlement.EntryHold {
 			return nil
 		}
@@ -347,7 +347,7 @@ func (db *DB) ExportClaims(ctx context.Context, region string, from, to regie.Da
 	}
 	for next != nil {
 		var rows []settlement.ClaimRecord
-		err := db.bolt.View(func(tx *bbolt.Tx) error {
+		err := db.kv.View(func(tx kv.Tx) error {
 			cur := tx.Bucket(bucketRejectedClaims).Cursor()
 			k, claimKey := cur.Seek(next)
 			next = nil
@@ -391,11 +391,11 @@ func emit[T any](ctx context.Context, rows []T, fn func(T) error) error {
 // into rows, reading what it needs in the same transaction, and fn gets the
 // rows of a chunk after its transaction ended, so that a slow fn holds no
 // transaction open. Returns NotFound "region_not_found".
-func scanJournal[T any](db *DB, ctx context.Context, region string, from, to regie.Date, pick func(*bbolt.Tx, *settlement.Entry, *[]T) error, fn func(T) error) error {
+func scanJournal[T any](db *DB, ctx context.Context, region string, from, to regie.Date, pick func(kv.Tx, *settlement.Entry, *[]T) error, fn func(T) error) error {
 	next := uint64(1)
 	for next != 0 {
 		var rows []T
-		err := db.bolt.View(func(tx *bbolt.Tx) error {
+		err := db.kv.View(func(tx kv.Tx) error {
 			jb := tx.Bucket(bucketJournal).Bucket([]byte(region))
 			if jb == nil {
 				_, err := mustRegion(tx, region)
@@ -435,7 +435,7 @@ func scanJournal[T any](db *DB, ctx context.Context, region string, from, to reg
 
 // ExportJournal implements settlement.Monitoring.
 func (db *DB) ExportJournal(ctx context.Context, region string, from, to regie.Date, fn func(settlement.Entry) error) error {
-	return scanJournal(db, ctx, region, from, to, func(_ *bbolt.Tx, e *settlement.Entry, rows *[]settlement.Entry) error {
+	return scanJournal(db, ctx, region, from, to, func(_ kv.Tx, e *settlement.Entry, rows *[]settlement.Entry) error {
 		*rows = append(*rows, *e)
 		return nil
 	}, fn)

@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"bytes"
@@ -7,15 +7,15 @@ import (
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/settlement"
+	"github.com/regie-nl/regie/store/kv"
 	"github.com/regie-nl/regie/voucher"
-	bbolt "go.etcd.io/bbolt"
 )
 
 var errVoucherNotFound = regie.Errorf(regie.NotFound, "voucher_not_found", "no such voucher")
 
 // CreateVoucher implements voucher.Store.
 func (db *DB) CreateVoucher(ctx context.Context, v *voucher.Voucher, token string) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		b := tx.Bucket(bucketVouchers)
 		if b.Get([]byte(v.ID)) != nil {
 			return regie.Errorf(regie.Conflict, "voucher_exists", "voucher %s exists", v.ID)
@@ -49,7 +49,7 @@ func (db *DB) CreateVoucher(ctx context.Context, v *voucher.Voucher, token strin
 // Voucher implements voucher.Store.
 func (db *DB) Voucher(ctx context.Context, id string) (*voucher.Voucher, error) {
 	var v voucher.Voucher
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		found, err := getJSON(tx.Bucket(bucketVouchers), []byte(id), &v)
 		if err == nil && !found {
 			return errVoucherNotFound
@@ -65,7 +65,7 @@ func (db *DB) Voucher(ctx context.Context, id string) (*voucher.Voucher, error) 
 // VoucherToken implements voucher.Store.
 func (db *DB) VoucherToken(ctx context.Context, id string) (string, error) {
 	var token string
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		raw := tx.Bucket(bucketVoucherTokens).Get([]byte(id))
 		if raw == nil {
 			return errVoucherNotFound
@@ -79,7 +79,7 @@ func (db *DB) VoucherToken(ctx context.Context, id string) (string, error) {
 // VouchersBySubject implements voucher.Store.
 func (db *DB) VouchersBySubject(ctx context.Context, subject string) ([]*voucher.Voucher, error) {
 	var out []*voucher.Voucher
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		vb := tx.Bucket(bucketVouchers)
 		prefix := key(subject, "")
 		c := tx.Bucket(bucketVouchersBySubject).Cursor()
@@ -99,7 +99,7 @@ func (db *DB) VouchersBySubject(ctx context.Context, subject string) ([]*voucher
 // SetVoucherState implements voucher.Store.
 func (db *DB) SetVoucherState(ctx context.Context, id string, s voucher.Status) (*voucher.Voucher, error) {
 	var v voucher.Voucher
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		b := tx.Bucket(bucketVouchers)
 		found, err := getJSON(b, []byte(id), &v)
 		if err != nil {
@@ -122,7 +122,7 @@ func (db *DB) SetVoucherState(ctx context.Context, id string, s voucher.Status) 
 
 // PutTariff implements voucher.Store.
 func (db *DB) PutTariff(ctx context.Context, t voucher.Tariff) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		return putJSON(tx.Bucket(bucketTariffs), []byte(t.Product), t)
 	})
 }
@@ -130,7 +130,7 @@ func (db *DB) PutTariff(ctx context.Context, t voucher.Tariff) error {
 // Tariffs implements voucher.Store.
 func (db *DB) Tariffs(ctx context.Context) ([]voucher.Tariff, error) {
 	var out []voucher.Tariff
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		b := tx.Bucket(bucketTariffs)
 		return b.ForEach(func(k, _ []byte) error {
 			var t voucher.Tariff

@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/matching"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/regie-nl/regie/store/kv"
 )
 
 // Buckets of provider qualification and the waiting list. Open does not
@@ -27,7 +27,7 @@ var (
 	bucketWaitingByProvider = []byte("waiting_by_provider") // agb 0 id → ""
 )
 
-func writable(tx *bbolt.Tx, name []byte) (*bbolt.Bucket, error) {
+func writable(tx kv.Tx, name []byte) (kv.Bucket, error) {
 	return tx.CreateBucketIfNotExists(name)
 }
 
@@ -38,13 +38,13 @@ func errProviderNotFound(agb string) error {
 func decodeProvider(k, v []byte) (*matching.Provider, error) {
 	var p matching.Provider
 	if err := json.Unmarshal(v, &p); err != nil {
-		return nil, fmt.Errorf("bolt: decode provider %q: %w", k, err)
+		return nil, fmt.Errorf("store: decode provider %q: %w", k, err)
 	}
 	return &p, nil
 }
 
 // replaceProvider writes p with the stored version plus one.
-func replaceProvider(tx *bbolt.Tx, p *matching.Provider) error {
+func replaceProvider(tx kv.Tx, p *matching.Provider) error {
 	old, err := readProvider(tx, p.AGB)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func replaceProvider(tx *bbolt.Tx, p *matching.Provider) error {
 
 // PutProviders implements matching.Store.
 func (db *DB) PutProviders(ctx context.Context, ps []*matching.Provider) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		for _, p := range ps {
 			if err := replaceProvider(tx, p); err != nil {
 				return err
@@ -70,7 +70,7 @@ func (db *DB) PutProviders(ctx context.Context, ps []*matching.Provider) error {
 
 // CreateProvider implements matching.Store.
 func (db *DB) CreateProvider(ctx context.Context, p *matching.Provider) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		if tx.Bucket(bucketProviders).Get([]byte(p.AGB)) != nil {
 			return regie.Errorf(regie.Conflict, "provider_exists", "a provider with AGB code %s is registered already", p.AGB)
 		}
@@ -82,7 +82,7 @@ func (db *DB) CreateProvider(ctx context.Context, p *matching.Provider) error {
 // UpdateProvider implements matching.Store.
 func (db *DB) UpdateProvider(ctx context.Context, agb string, at time.Time, fn func(d *matching.Dossier) error) (*matching.Provider, error) {
 	var out *matching.Provider
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		p, err := readProvider(tx, agb)
 		if err != nil {
 			return err
@@ -105,7 +105,7 @@ func (db *DB) UpdateProvider(ctx context.Context, agb string, at time.Time, fn f
 		}
 		p = d.Provider
 		if p.AGB != agb {
-			return fmt.Errorf("bolt: UpdateProvider: the update changed AGB code %s to %s", agb, p.AGB)
+			return fmt.Errorf("store: UpdateProvider: the update changed AGB code %s to %s", agb, p.AGB)
 		}
 		p.Version = version + 1
 		if err := putJSON(tx.Bucket(bucketProviders), []byte(agb), p); err != nil {
@@ -128,7 +128,7 @@ func (db *DB) UpdateProvider(ctx context.Context, agb string, at time.Time, fn f
 	return out, nil
 }
 
-func writeEvidence(tx *bbolt.Tx, agb string, evidence []*matching.Evidence) error {
+func writeEvidence(tx kv.Tx, agb string, evidence []*matching.Evidence) error {
 	if len(evidence) == 0 {
 		return nil
 	}
@@ -142,7 +142,7 @@ func writeEvidence(tx *bbolt.Tx, agb string, evidence []*matching.Evidence) erro
 	}
 	for _, e := range evidence {
 		if e.ProviderAGB != agb || e.ID == "" {
-			return fmt.Errorf("bolt: evidence %q of provider %q filed under %s", e.ID, e.ProviderAGB, agb)
+			return fmt.Errorf("store: evidence %q of provider %q filed under %s", e.ID, e.ProviderAGB, agb)
 		}
 		if err := putJSON(b, key(agb, e.ID), e); err != nil {
 			return err
@@ -155,7 +155,7 @@ func writeEvidence(tx *bbolt.Tx, agb string, evidence []*matching.Evidence) erro
 }
 
 // readEvidence reads the evidence of one provider, oldest first.
-func readEvidence(tx *bbolt.Tx, agb string) ([]*matching.Evidence, error) {
+func readEvidence(tx kv.Tx, agb string) ([]*matching.Evidence, error) {
 	b := tx.Bucket(bucketEvidence)
 	if b == nil {
 		return nil, nil
@@ -166,7 +166,7 @@ func readEvidence(tx *bbolt.Tx, agb string) ([]*matching.Evidence, error) {
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var e matching.Evidence
 		if err := json.Unmarshal(v, &e); err != nil {
-			return nil, fmt.Errorf("bolt: decode evidence %q: %w", k, err)
+			return nil, fmt.Errorf("store: decode evidence %q: %w", k, err)
 		}
 		out = append(out, &e)
 	}
@@ -185,7 +185,7 @@ func sortEvidence(es []*matching.Evidence) {
 
 // PutEvidence implements matching.Store.
 func (db *DB) PutEvidence(ctx context.Context, es []*matching.Evidence) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		for _, e := range es {
 			if err := writeEvidence(tx, e.ProviderAGB, []*matching.Evidence{e}); err != nil {
 				return err
@@ -198,7 +198,7 @@ func (db *DB) PutEvidence(ctx context.Context, es []*matching.Evidence) error {
 // EvidenceOf implements matching.Store.
 func (db *DB) EvidenceOf(ctx context.Context, agb string) ([]*matching.Evidence, error) {
 	var out []*matching.Evidence
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		out, err = readEvidence(tx, agb)
 		return err
@@ -209,7 +209,7 @@ func (db *DB) EvidenceOf(ctx context.Context, agb string) ([]*matching.Evidence,
 // EvidenceInRegion implements matching.Store.
 func (db *DB) EvidenceInRegion(ctx context.Context, region string) ([]*matching.Evidence, error) {
 	var out []*matching.Evidence
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		idx, b := tx.Bucket(bucketEvidenceByRegion), tx.Bucket(bucketEvidence)
 		if idx == nil || b == nil {
 			return nil
@@ -232,7 +232,7 @@ func (db *DB) EvidenceInRegion(ctx context.Context, region string) ([]*matching.
 	return out, err
 }
 
-func readCriteria(tx *bbolt.Tx, region string) (*matching.Criteria, error) {
+func readCriteria(tx kv.Tx, region string) (*matching.Criteria, error) {
 	b := tx.Bucket(bucketCriteria)
 	if b == nil {
 		return nil, nil
@@ -247,7 +247,7 @@ func readCriteria(tx *bbolt.Tx, region string) (*matching.Criteria, error) {
 
 // PutCriteria implements matching.Store.
 func (db *DB) PutCriteria(ctx context.Context, c *matching.Criteria) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		b, err := writable(tx, bucketCriteria)
 		if err != nil {
 			return err
@@ -259,7 +259,7 @@ func (db *DB) PutCriteria(ctx context.Context, c *matching.Criteria) error {
 // CriteriaOf implements matching.Store.
 func (db *DB) CriteriaOf(ctx context.Context, region string) (*matching.Criteria, error) {
 	var c *matching.Criteria
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		c, err = readCriteria(tx, region)
 		return err
@@ -268,7 +268,7 @@ func (db *DB) CriteriaOf(ctx context.Context, region string) (*matching.Criteria
 }
 
 // notifyWaiting marks every open entry on the provider's list notified.
-func notifyWaiting(tx *bbolt.Tx, agb string, at time.Time, openPlaces int) error {
+func notifyWaiting(tx kv.Tx, agb string, at time.Time, openPlaces int) error {
 	ws, err := readWaiting(tx, bucketWaitingByProvider, agb)
 	if err != nil || len(ws) == 0 {
 		return err
@@ -288,7 +288,7 @@ func notifyWaiting(tx *bbolt.Tx, agb string, at time.Time, openPlaces int) error
 
 // readWaiting reads the entries listed in an index bucket under owner,
 // oldest first.
-func readWaiting(tx *bbolt.Tx, index []byte, owner string) ([]*matching.Waiting, error) {
+func readWaiting(tx kv.Tx, index []byte, owner string) ([]*matching.Waiting, error) {
 	idx, b := tx.Bucket(index), tx.Bucket(bucketWaiting)
 	if idx == nil || b == nil {
 		return nil, nil
@@ -316,7 +316,7 @@ var errWaitingNotFound = regie.Errorf(regie.NotFound, "waiting_not_found", "no s
 
 // CreateWaiting implements matching.Store.
 func (db *DB) CreateWaiting(ctx context.Context, w *matching.Waiting) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		b, err := writable(tx, bucketWaiting)
 		if err != nil {
 			return err
@@ -354,7 +354,7 @@ func (db *DB) CreateWaiting(ctx context.Context, w *matching.Waiting) error {
 // WaitingEntry implements matching.Store.
 func (db *DB) WaitingEntry(ctx context.Context, id string) (*matching.Waiting, error) {
 	var w matching.Waiting
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		b := tx.Bucket(bucketWaiting)
 		if b == nil {
 			return errWaitingNotFound
@@ -383,7 +383,7 @@ func (db *DB) WaitingByProvider(ctx context.Context, agb string) ([]*matching.Wa
 
 func (db *DB) viewWaiting(index []byte, owner string) ([]*matching.Waiting, error) {
 	var out []*matching.Waiting
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		out, err = readWaiting(tx, index, owner)
 		return err
@@ -394,10 +394,10 @@ func (db *DB) viewWaiting(index []byte, owner string) ([]*matching.Waiting, erro
 // CloseWaiting implements matching.Store.
 func (db *DB) CloseWaiting(ctx context.Context, id string, to matching.WaitingStatus, at time.Time) (*matching.Waiting, error) {
 	if to != matching.WaitingWithdrawn && to != matching.WaitingChosen {
-		return nil, fmt.Errorf("bolt: CloseWaiting to %q", to)
+		return nil, fmt.Errorf("store: CloseWaiting to %q", to)
 	}
 	var w matching.Waiting
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		b, err := writable(tx, bucketWaiting)
 		if err != nil {
 			return err

@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	bbolt "go.etcd.io/bbolt"
+	"github.com/regie-nl/regie/store/kv"
 )
 
 // committer is group commit for settlements: one goroutine runs every queued
@@ -17,7 +17,7 @@ import (
 // effects of those before it in the batch, and when one fails with an error
 // the batch is rolled back and every request is run again alone.
 type committer struct {
-	db       *bbolt.DB
+	db       kv.DB
 	requests chan *commitRequest // unbuffered: a request is either taken or refused
 	quit     chan struct{}
 	stopped  chan struct{}
@@ -33,7 +33,7 @@ type committer struct {
 type CommitStats struct {
 	Batches     int64         // transactions committed
 	Settlements int64         // settlements in them
-	Pages       int64         // pages written
+	Pages       int64         // pages written (bbolt only)
 	Time        time.Duration // time in those transactions, fsync included
 }
 
@@ -42,9 +42,9 @@ type commitRequest struct {
 	done chan error
 }
 
-var errClosed = errors.New("bolt: store is closed")
+var errClosed = errors.New("store: closed")
 
-func newCommitter(db *bbolt.DB, maxBatch int, delay time.Duration) *committer {
+func newCommitter(db kv.DB, maxBatch int, delay time.Duration) *committer {
 	c := &committer{
 		db: db, requests: make(chan *commitRequest), quit: make(chan struct{}), stopped: make(chan struct{}),
 		maxBatch: maxBatch, delay: delay,
@@ -117,16 +117,22 @@ func (c *committer) collect(first *commitRequest) []*commitRequest {
 }
 
 func (c *committer) commit(batch []*commitRequest) {
-	start, before := time.Now(), c.db.Stats()
+	pages, _ := c.db.(interface{ WrittenPages() int64 }) // bbolt counts them
+	var before int64
+	if pages != nil {
+		before = pages.WrittenPages()
+	}
+	start := time.Now()
 	defer func() {
-		after := c.db.Stats()
 		c.batches.Add(1)
 		c.settlements.Add(int64(len(batch)))
-		c.pages.Add(after.TxStats.GetWrite() - before.TxStats.GetWrite())
+		if pages != nil {
+			c.pages.Add(pages.WrittenPages() - before)
+		}
 		c.nanos.Add(int64(time.Since(start)))
 	}()
 	failed := false
-	err := c.db.Update(func(tx *bbolt.Tx) error {
+	err := c.db.Update(func(tx kv.Tx) error {
 		w := newWriteTx(tx)
 		for _, r := range batch {
 			if err := r.fn(w); err != nil {
@@ -143,7 +149,7 @@ func (c *committer) commit(batch []*commitRequest) {
 		return
 	}
 	for _, r := range batch {
-		r.done <- c.db.Update(func(tx *bbolt.Tx) error {
+		r.done <- c.db.Update(func(tx kv.Tx) error {
 			w := newWriteTx(tx)
 			if err := r.fn(w); err != nil {
 				return err

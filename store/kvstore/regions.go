@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/settlement"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/regie-nl/regie/store/kv"
 )
 
 func errRegionNotFound(id string) error {
@@ -15,7 +15,7 @@ func errRegionNotFound(id string) error {
 }
 
 // readRegion returns the region's state, or nil when there is none.
-func readRegion(tx *bbolt.Tx, id string) (*settlement.RegionState, error) {
+func readRegion(tx kv.Tx, id string) (*settlement.RegionState, error) {
 	var r settlement.RegionState
 	found, err := getJSON(tx.Bucket(bucketRegions), []byte(id), &r)
 	if err != nil || !found {
@@ -25,7 +25,7 @@ func readRegion(tx *bbolt.Tx, id string) (*settlement.RegionState, error) {
 }
 
 // mustRegion returns the region's state or NotFound "region_not_found".
-func mustRegion(tx *bbolt.Tx, id string) (*settlement.RegionState, error) {
+func mustRegion(tx kv.Tx, id string) (*settlement.RegionState, error) {
 	r, err := readRegion(tx, id)
 	if err == nil && r == nil {
 		err = errRegionNotFound(id)
@@ -33,14 +33,14 @@ func mustRegion(tx *bbolt.Tx, id string) (*settlement.RegionState, error) {
 	return r, err
 }
 
-func putRegion(tx *bbolt.Tx, r *settlement.RegionState) error {
+func putRegion(tx kv.Tx, r *settlement.RegionState) error {
 	return putJSON(tx.Bucket(bucketRegions), []byte(r.ID), r)
 }
 
 // appendEntry seals e as the next entry of r's journal, stores it, moves r's
 // journal head and counts it in the region's monitoring tallies (evaluating
 // its alerts), all in tx; the caller writes r.
-func appendEntry(tx *bbolt.Tx, r *settlement.RegionState, e *settlement.Entry) error {
+func appendEntry(tx kv.Tx, r *settlement.RegionState, e *settlement.Entry) error {
 	c := newCounters(tx)
 	if err := appendEntryTo(tx, c, r, e); err != nil {
 		return err
@@ -50,7 +50,7 @@ func appendEntry(tx *bbolt.Tx, r *settlement.RegionState, e *settlement.Entry) e
 
 // appendEntryTo is appendEntry for a transaction that appends many entries:
 // the tallies change in c, which the caller flushes once at the end.
-func appendEntryTo(tx *bbolt.Tx, c *counters, r *settlement.RegionState, e *settlement.Entry) error {
+func appendEntryTo(tx kv.Tx, c *counters, r *settlement.RegionState, e *settlement.Entry) error {
 	if err := e.Seal(r.JournalSeq+1, r.JournalHead); err != nil {
 		return err
 	}
@@ -65,14 +65,14 @@ func appendEntryTo(tx *bbolt.Tx, c *counters, r *settlement.RegionState, e *sett
 	return c.add(r, e)
 }
 
-func putRevision(tx *bbolt.Tx, rev settlement.Revision) error {
+func putRevision(tx kv.Tx, rev settlement.Revision) error {
 	return putJSON(tx.Bucket(bucketRevisions), append(key(rev.Region, ""), binary.BigEndian.AppendUint32(nil, uint32(rev.Version))...), rev)
 }
 
 // PutRegion implements settlement.Ledger.
 func (db *DB) PutRegion(ctx context.Context, in settlement.Region) error {
 	now := time.Now()
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		r, err := readRegion(tx, in.ID)
 		if err != nil {
 			return err
@@ -105,7 +105,7 @@ func (db *DB) PutRegion(ctx context.Context, in settlement.Region) error {
 // Regions implements settlement.Ledger.
 func (db *DB) Regions(ctx context.Context) ([]settlement.Region, error) {
 	var out []settlement.Region
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		b := tx.Bucket(bucketRegions)
 		return b.ForEach(func(k, _ []byte) error {
 			var r settlement.RegionState
@@ -122,7 +122,7 @@ func (db *DB) Regions(ctx context.Context) ([]settlement.Region, error) {
 // HasRegion implements settlement.Ledger and voucher.Regions.
 func (db *DB) HasRegion(ctx context.Context, id string) (bool, error) {
 	var ok bool
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		ok = tx.Bucket(bucketRegions).Get([]byte(id)) != nil
 		return nil
 	})
@@ -132,7 +132,7 @@ func (db *DB) HasRegion(ctx context.Context, id string) (bool, error) {
 // Region implements settlement.Ledger.
 func (db *DB) Region(ctx context.Context, id string) (settlement.RegionState, error) {
 	var r *settlement.RegionState
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		r, err = mustRegion(tx, id)
 		return err
@@ -146,7 +146,7 @@ func (db *DB) Region(ctx context.Context, id string) (settlement.RegionState, er
 // ReviseBudget implements settlement.Ledger.
 func (db *DB) ReviseBudget(ctx context.Context, region string, budget regie.Cents, effective regie.Date, reason, by string, now time.Time) (settlement.Revision, error) {
 	var rev settlement.Revision
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		r, err := mustRegion(tx, region)
 		if err != nil {
 			return err
@@ -170,7 +170,7 @@ func (db *DB) ReviseBudget(ctx context.Context, region string, budget regie.Cent
 // Revisions implements settlement.Ledger.
 func (db *DB) Revisions(ctx context.Context, region string) ([]settlement.Revision, error) {
 	var out []settlement.Revision
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		if _, err := mustRegion(tx, region); err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func (db *DB) Revisions(ctx context.Context, region string) ([]settlement.Revisi
 // SetPolicy implements settlement.Ledger.
 func (db *DB) SetPolicy(ctx context.Context, region string, p settlement.Policy, by string, now time.Time) (settlement.Figures, error) {
 	var fig settlement.Figures
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		r, err := mustRegion(tx, region)
 		if err != nil {
 			return err
@@ -212,7 +212,7 @@ var errYearClosed = regie.Errorf(regie.Conflict, "budget_year_closed", "the regi
 // ReleaseHeld implements settlement.Ledger.
 func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, by string, now time.Time) (settlement.Released, error) {
 	var out settlement.Released
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		out = settlement.Released{}
 		w := newWriteTx(tx)
 		r, err := w.mustRegion(region)
@@ -268,7 +268,7 @@ func (db *DB) ReleaseHeld(ctx context.Context, region string, upTo regie.Cents, 
 // CloseYear implements settlement.Ledger.
 func (db *DB) CloseYear(ctx context.Context, region, by string, now time.Time) (settlement.Closed, error) {
 	var out settlement.Closed
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		w := newWriteTx(tx)
 		r, err := w.mustRegion(region)
 		if err != nil {

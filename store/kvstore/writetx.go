@@ -1,11 +1,11 @@
-package bolt
+package kvstore
 
 import (
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/matching"
 	"github.com/regie-nl/regie/settlement"
+	"github.com/regie-nl/regie/store/kv"
 	"github.com/regie-nl/regie/voucher"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // writeTx is one transaction's view of the records settlements read and
@@ -14,7 +14,7 @@ import (
 // and vouchers thus pays for one decode and one encode of each, not one per
 // claim. It implements settlement.State. Nothing outlives the transaction.
 type writeTx struct {
-	tx        *bbolt.Tx
+	tx        kv.Tx
 	vouchers  map[string]*voucher.Voucher
 	regions   map[string]*settlement.RegionState
 	providers map[string]*matching.Provider
@@ -25,7 +25,7 @@ type writeTx struct {
 	counters  *counters    // the monitoring tallies of the entries appended in tx
 }
 
-func newWriteTx(tx *bbolt.Tx) *writeTx {
+func newWriteTx(tx kv.Tx) *writeTx {
 	return &writeTx{
 		tx: tx, vouchers: map[string]*voucher.Voucher{}, regions: map[string]*settlement.RegionState{},
 		providers: map[string]*matching.Provider{}, tariffs: map[string]*voucher.Tariff{},

@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/matching"
 	"github.com/regie-nl/regie/settlement"
+	"github.com/regie-nl/regie/store/kv"
 	"github.com/regie-nl/regie/voucher"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // claimRecord is a recorded claim with the fingerprint of its content.
@@ -19,7 +19,7 @@ type claimRecord struct {
 	FP string `json:"fp"`
 }
 
-func readClaim(tx *bbolt.Tx, claimKey []byte) (*claimRecord, error) {
+func readClaim(tx kv.Tx, claimKey []byte) (*claimRecord, error) {
 	var rec claimRecord
 	found, err := getJSON(tx.Bucket(bucketClaims), claimKey, &rec)
 	if err == nil && !found {
@@ -33,7 +33,7 @@ func readClaim(tx *bbolt.Tx, claimKey []byte) (*claimRecord, error) {
 }
 
 // lookupPrior reads a claim recorded under the same key, if any.
-func lookupPrior(tx *bbolt.Tx, claimKey []byte) (*claimRecord, error) {
+func lookupPrior(tx kv.Tx, claimKey []byte) (*claimRecord, error) {
 	var rec claimRecord
 	found, err := getJSON(tx.Bucket(bucketClaims), claimKey, &rec)
 	if err != nil || !found {
@@ -64,7 +64,7 @@ func (db *DB) Settle(ctx context.Context, c settlement.Claim, now time.Time) (se
 	claimKey := key(c.ProviderAGB, c.ClaimID)
 	var prior *claimRecord
 	// A retry is answered from a read transaction: no write, no fsync.
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		prior, err = lookupPrior(tx, claimKey)
 		return err
@@ -97,7 +97,7 @@ func (db *DB) SettleBatch(ctx context.Context, cs []settlement.Claim, now time.T
 	out := make([]settlement.LineResult, len(cs))
 	for start := 0; start < len(cs); start += batchChunk {
 		end := min(start+batchChunk, len(cs))
-		err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		err := db.kv.Update(func(tx kv.Tx) error {
 			w := newWriteTx(tx)
 			for i := start; i < end; i++ {
 				c := cs[i]
@@ -133,7 +133,7 @@ func (db *DB) DrySettle(ctx context.Context, c settlement.Claim, now time.Time) 
 		d     settlement.Decision
 		prior *claimRecord
 	)
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.kv.View(func(tx kv.Tx) error {
 		var err error
 		if prior, err = lookupPrior(tx, key(c.ProviderAGB, c.ClaimID)); err != nil || prior != nil {
 			return err
@@ -238,7 +238,7 @@ func periodKey(voucherID, product string, from regie.Date) []byte {
 }
 
 // txState is settlement.State over one bbolt transaction.
-type txState struct{ tx *bbolt.Tx }
+type txState struct{ tx kv.Tx }
 
 func (s txState) Voucher(id string) (*voucher.Voucher, error) {
 	var v voucher.Voucher

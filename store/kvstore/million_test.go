@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"bufio"
@@ -16,8 +16,8 @@ import (
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/settlement"
+	"github.com/regie-nl/regie/store/kv"
 	"github.com/regie-nl/regie/voucher"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // BenchmarkDB_MillionVouchers measures what the issue asks of a full-country
@@ -28,7 +28,7 @@ import (
 func BenchmarkDB_MillionVouchers(b *testing.B) {
 	const n = 1_000_000
 	path := filepath.Join(b.TempDir(), "million.db")
-	db, err := Open(path, Options{})
+	db, err := openFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func BenchmarkDB_MillionVouchers(b *testing.B) {
 	issued := time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
 	from, to := regie.DateOf(issued), regie.DateOf(issued).AddDays(364)
 	for start := 0; start < n; start += 10000 {
-		err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		err := db.kv.Update(func(tx kv.Tx) error {
 			for i := start; i < start+10000; i++ {
 				v := &voucher.Voucher{
 					ID: fmt.Sprintf("v%026d", i), Subject: fmt.Sprintf("c%032d", i), Law: voucher.Wmo,
@@ -87,7 +87,7 @@ func BenchmarkDB_MillionVouchers(b *testing.B) {
 
 	b.ResetTimer()
 	start := time.Now()
-	db, err = Open(path, Options{})
+	db, err = openFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}

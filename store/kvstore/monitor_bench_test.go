@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/settlement"
+	"github.com/regie-nl/regie/store/kv"
 	"github.com/regie-nl/regie/voucher"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // BenchmarkDB_FiguresJournalSize shows that a region's figures answer in
@@ -84,7 +84,7 @@ func journalOf(b *testing.B, n int) (*DB, journalInfo) {
 	b.Helper()
 	start := time.Now()
 	path := filepath.Join(b.TempDir(), "journal.db")
-	db, err := Open(path, Options{})
+	db, err := openFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func journalOf(b *testing.B, n int) (*DB, journalInfo) {
 	first := regie.DateOf(time.Date(2026, 1, 1, 12, 0, 0, 0, regie.Amsterdam))
 	const chunk = 20_000
 	for done := 0; done < n; {
-		err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		err := db.kv.Update(func(tx kv.Tx) error {
 			r, err := mustRegion(tx, "r1")
 			if err != nil {
 				return err

@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/settlement"
-	bbolt "go.etcd.io/bbolt"
+	"github.com/regie-nl/regie/store/kv"
 )
 
 // Monitoring buckets (docs/monitoring.md). Every journal entry is added to the
@@ -59,7 +59,7 @@ func encodeTally(t settlement.Tally) []byte {
 
 func decodeTally(b []byte) (settlement.Tally, error) {
 	if len(b) != tallySize || b[0] != 1 {
-		return settlement.Tally{}, fmt.Errorf("bolt: tally of %d bytes, version %v", len(b), b[:min(1, len(b))])
+		return settlement.Tally{}, fmt.Errorf("store: tally of %d bytes, version %v", len(b), b[:min(1, len(b))])
 	}
 	v := func(i int) int64 { return int64(binary.BigEndian.Uint64(b[1+8*i:])) }
 	return settlement.Tally{
@@ -71,7 +71,7 @@ func decodeTally(b []byte) (settlement.Tally, error) {
 // uncommittedOf reads only the Uncommitted field of an encoded tally.
 func uncommittedOf(b []byte) (regie.Cents, error) {
 	if len(b) != tallySize || b[0] != 1 {
-		return 0, fmt.Errorf("bolt: tally of %d bytes", len(b))
+		return 0, fmt.Errorf("store: tally of %d bytes", len(b))
 	}
 	return regie.Cents(binary.BigEndian.Uint64(b[1+8*6:])), nil
 }
@@ -94,7 +94,7 @@ func dayOfKey(k []byte) regie.Date {
 // written once at flush, which then evaluates the alerts of every region the
 // transaction touched. Like writeTx, nothing outlives the transaction.
 type counters struct {
-	tx      *bbolt.Tx
+	tx      kv.Tx
 	tallies map[string]*tallyRec
 	order   []*tallyRec // write order, for determinism
 	regions map[string]*touched
@@ -111,7 +111,7 @@ type touched struct {
 	at time.Time
 }
 
-func newCounters(tx *bbolt.Tx) *counters {
+func newCounters(tx kv.Tx) *counters {
 	return &counters{tx: tx, tallies: map[string]*tallyRec{}, regions: map[string]*touched{}}
 }
 
@@ -220,7 +220,7 @@ func (c *counters) flush() error {
 // evaluate computes r's outlook as of at from the tallies in tx, evaluates the
 // alert thresholds, records the alerts and writes the monitor state when it
 // changed. It returns the number of alerts recorded and the seq of the last.
-func evaluate(tx *bbolt.Tx, r *settlement.RegionState, at time.Time) (int, uint64, error) {
+func evaluate(tx kv.Tx, r *settlement.RegionState, at time.Time) (int, uint64, error) {
 	mb := tx.Bucket(bucketMonitor)
 	stateKey := monKey(r.ID, kindState, "")
 	old := mb.Get(stateKey)
@@ -253,7 +253,7 @@ func evaluate(tx *bbolt.Tx, r *settlement.RegionState, at time.Time) (int, uint6
 	}
 	raw, err := json.Marshal(&st)
 	if err != nil {
-		return 0, 0, fmt.Errorf("bolt: encode: %w", err)
+		return 0, 0, fmt.Errorf("store: encode: %w", err)
 	}
 	if !bytes.Equal(raw, old) {
 		if err := mb.Put(stateKey, raw); err != nil {
@@ -270,7 +270,7 @@ type queued struct {
 }
 
 // uncommittedIn sums Uncommitted of the region's day tallies from–to.
-func uncommittedIn(tx *bbolt.Tx, region string, from, to regie.Date) (regie.Cents, error) {
+func uncommittedIn(tx kv.Tx, region string, from, to regie.Date) (regie.Cents, error) {
 	if to < from {
 		return 0, nil
 	}
@@ -287,7 +287,7 @@ func uncommittedIn(tx *bbolt.Tx, region string, from, to regie.Date) (regie.Cent
 	return sum, nil
 }
 
-func readMonitor(tx *bbolt.Tx, region string) (settlement.MonitorState, error) {
+func readMonitor(tx kv.Tx, region string) (settlement.MonitorState, error) {
 	var st settlement.MonitorState
 	_, err := getJSON(tx.Bucket(bucketMonitor), monKey(region, kindState, ""), &st)
 	return st, err
@@ -302,9 +302,9 @@ type watchers struct {
 
 // allWatchers maps each open bbolt file to its watchers, so that code that
 // has only a transaction (tx.DB()) can find them.
-var allWatchers sync.Map // *bbolt.DB → *watchers
+var allWatchers sync.Map // kv.DB → *watchers
 
-func watchersOf(b *bbolt.DB) *watchers {
+func watchersOf(b kv.DB) *watchers {
 	if h, ok := allWatchers.Load(b); ok {
 		return h.(*watchers)
 	}
@@ -329,7 +329,7 @@ func (h *watchers) emit(ch settlement.Change) {
 // changed a region (one call per region and commit), on the committing
 // goroutine.
 func (db *DB) Watch(fn func(settlement.Change)) (stop func()) {
-	v, _ := allWatchers.LoadOrStore(db.bolt, &watchers{fns: map[int]func(settlement.Change){}})
+	v, _ := allWatchers.LoadOrStore(db.kv, &watchers{fns: map[int]func(settlement.Change){}})
 	h := v.(*watchers)
 	h.mu.Lock()
 	id := h.next
@@ -348,7 +348,7 @@ func (db *DB) Watch(fn func(settlement.Change)) (stop func()) {
 // journal, rejected ones (which change no money) only here. The bucket's
 // sequence numbers the claims, so that within a region and day new keys come
 // last and a transaction appends to one page per region.
-func indexRejected(tx *bbolt.Tx, region string, day regie.Date, claimKey []byte) error {
+func indexRejected(tx kv.Tx, region string, day regie.Date, claimKey []byte) error {
 	b := tx.Bucket(bucketRejectedClaims)
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -360,16 +360,16 @@ func indexRejected(tx *bbolt.Tx, region string, day regie.Date, claimKey []byte)
 // migrateMonitoring builds the tallies and the rejected claims index of a file
 // written before monitoring existed, once: it folds every region's journal
 // with settlement.TallyOf and indexes every rejected claim with a region.
-func migrateMonitoring(b *bbolt.DB) error {
+func migrateMonitoring(b kv.DB) error {
 	const done = "monitoring_v1"
-	return b.Update(func(tx *bbolt.Tx) error {
+	return b.Update(func(tx kv.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta.Get([]byte(done)) != nil {
 			return nil
 		}
-		jk, _ := tx.Bucket(bucketJournal).Cursor().First()
+		journals := tx.Bucket(bucketJournal).ForEachBucket(func([]byte) error { return errStop })
 		ck, _ := tx.Bucket(bucketClaims).Cursor().First()
-		if jk != nil || ck != nil {
+		if journals == errStop || ck != nil {
 			for _, name := range [][]byte{bucketMonitor, bucketRejectedClaims} {
 				if err := tx.DeleteBucket(name); err != nil {
 					return err

@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/matching"
 	"github.com/regie-nl/regie/settlement"
+	"github.com/regie-nl/regie/store/kv"
 	"github.com/regie-nl/regie/voucher"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // reserveLine commits what remains of the chosen voucher line on the region's
 // budget when a provider accepts a choice, in the transaction of the accept.
-func reserveLine(tx *bbolt.Tx, c *matching.Choice, at time.Time) error {
+func reserveLine(tx kv.Tx, c *matching.Choice, at time.Time) error {
 	v, err := txState{tx}.Voucher(c.VoucherID)
 	if err != nil || v == nil {
 		return err
@@ -30,7 +30,7 @@ func reserveLine(tx *bbolt.Tx, c *matching.Choice, at time.Time) error {
 }
 
 // writeLineEntry appends e and writes the voucher and region it changed.
-func writeLineEntry(tx *bbolt.Tx, v *voucher.Voucher, r *settlement.RegionState, e *settlement.Entry) error {
+func writeLineEntry(tx kv.Tx, v *voucher.Voucher, r *settlement.RegionState, e *settlement.Entry) error {
 	if err := appendEntry(tx, r, e); err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func writeLineEntry(tx *bbolt.Tx, v *voucher.Voucher, r *settlement.RegionState,
 // EndAssignment implements settlement.Ledger.
 func (db *DB) EndAssignment(ctx context.Context, choiceID string, lastDay regie.Date, now time.Time) (*matching.Choice, error) {
 	var out matching.Choice
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.kv.Update(func(tx kv.Tx) error {
 		cb := tx.Bucket(bucketChoices)
 		found, err := getJSON(cb, []byte(choiceID), &out)
 		if err != nil {

@@ -1,4 +1,4 @@
-package bolt
+package kvstore
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 
 	"github.com/regie-nl/regie"
 	"github.com/regie-nl/regie/settlement"
+	"github.com/regie-nl/regie/store/kv"
 	"github.com/regie-nl/regie/voucher"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // Journal implements settlement.Ledger.
 func (db *DB) Journal(ctx context.Context, region string, fn func(settlement.Entry) error) error {
-	return db.bolt.View(func(tx *bbolt.Tx) error {
+	return db.kv.View(func(tx kv.Tx) error {
 		jb := tx.Bucket(bucketJournal).Bucket([]byte(region))
 		if jb == nil {
 			return errRegionNotFound(region)
@@ -34,7 +34,7 @@ func (db *DB) Journal(ctx context.Context, region string, fn func(settlement.Ent
 // Balances implements settlement.Ledger: the region's counters, the lines of
 // its vouchers, and its providers' totals, as stored.
 func (db *DB) Balances(ctx context.Context, region string, fn func(account string, balance regie.Cents) error) error {
-	return db.bolt.View(func(tx *bbolt.Tx) error {
+	return db.kv.View(func(tx kv.Tx) error {
 		r, err := mustRegion(tx, region)
 		if err != nil {
 			return err
@@ -85,7 +85,7 @@ func (db *DB) Balances(ctx context.Context, region string, fn func(account strin
 
 // PutCheckpoint implements settlement.Ledger.
 func (db *DB) PutCheckpoint(ctx context.Context, cp settlement.Checkpoint) error {
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
+	return db.kv.Update(func(tx kv.Tx) error {
 		r, err := mustRegion(tx, cp.Region)
 		if err != nil {
 			return err
@@ -100,7 +100,7 @@ func (db *DB) PutCheckpoint(ctx context.Context, cp settlement.Checkpoint) error
 
 // Checkpoints implements settlement.Ledger.
 func (db *DB) Checkpoints(ctx context.Context, region string, fn func(settlement.Checkpoint) error) error {
-	return db.bolt.View(func(tx *bbolt.Tx) error {
+	return db.kv.View(func(tx kv.Tx) error {
 		return eachPrefix(tx.Bucket(bucketCheckpoints), key(region, ""), func(_, raw []byte) error {
 			var cp settlement.Checkpoint
 			if err := decode(raw, &cp); err != nil {
