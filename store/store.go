@@ -4,7 +4,11 @@
 // settlement reads vouchers, choices, providers and tariffs and writes the
 // ledger in a single atomic step. The backend is chosen by the URL scheme:
 //
-//	bolt:PATH     the embedded default (go.etcd.io/bbolt), one durable file
+//	bolt:PATH                      the embedded default (go.etcd.io/bbolt), one durable file
+//	redis://host:port/db           one Redis server, shared by several regie processes
+//	redis-cluster://h1:p1,h2:p2    a Redis Cluster
+//
+// Both run the same store logic (package kvstore), so they behave alike.
 package store
 
 import (
@@ -16,6 +20,7 @@ import (
 	"github.com/regie-nl/regie/matching"
 	"github.com/regie-nl/regie/settlement"
 	"github.com/regie-nl/regie/store/bolt"
+	"github.com/regie-nl/regie/store/redis"
 	"github.com/regie-nl/regie/voucher"
 )
 
@@ -42,6 +47,8 @@ func Open(url string) (Store, error) {
 			return nil, fmt.Errorf("store %q: bolt needs a file path, as in bolt:./data/regie.db", url)
 		}
 		return bolt.Open(rest, bolt.Options{})
+	case "redis", "rediss", "redis-cluster":
+		return redis.Open(url, redis.Options{})
 	}
-	return nil, fmt.Errorf("store %q: unknown scheme (want bolt:PATH)", url)
+	return nil, fmt.Errorf("store %q: unknown scheme (want bolt:PATH, redis://host:port/db or redis-cluster://h1:p1,h2:p2)", url)
 }

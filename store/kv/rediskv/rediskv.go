@@ -1,0 +1,572 @@
+// Package rediskv is kv.DB over Redis or Redis Cluster, with optimistic
+// transactions: a transaction reads straight from Redis, remembers what it
+// read and buffers what it writes, and commits with one Lua script
+// (commit.lua) that checks every read is still true and then applies every
+// write atomically. When another process changed something the transaction
+// read, nothing is written and the transaction's function runs again.
+// Writers of one process take turns (as in bbolt), so they never conflict
+// with each other; only writers in different processes can.
+//
+// Layout. Every key of one database shares one hash tag, {name}, so that a
+// transaction lives in one cluster slot:
+//
+//	{name}:b        HASH  bucket path → "1" for every bucket that exists
+//	{name}:v        HASH  bucket path → version, bumped when a key joins or leaves the bucket
+//	{name}:s        HASH  bucket path → sequence (NextSequence)
+//	{name}:z:PATH   ZSET  the bucket's keys, score 0, in byte order (ZRANGE BYLEX)
+//	{name}:h:PATH   HASH  the bucket's key → value
+//
+// A nested bucket's path is its parent's path, a unit separator (0x1f) and
+// its name. A read of a key is guarded by the value it saw (absent
+// included); a walk over a bucket is guarded by the bucket's version, so that
+// a key another process adds in the walked range is a conflict.
+//
+// Errors of Redis itself (down, timed out) are regie.Unavailable
+// "store_unavailable": the API answers 503 with Retry-After.
+package rediskv
+
+import (
+	"context"
+	"crypto/sha1"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/regie-nl/regie"
+	"github.com/regie-nl/regie/store/kv"
+)
+
+var (
+	//go:embed commit.lua
+	commitLua    string
+	commitScript = redis.NewScript(commitLua)
+	//go:embed range.lua
+	rangeLua    string
+	rangeScript = redis.NewScript(rangeLua)
+)
+
+// pageSize is how many keys one read of a walk fetches.
+const pageSize = 128
+
+// maxAttempts bounds how often a transaction runs again after conflicts.
+const maxAttempts = 1000
+
+const sep = "\x1f"
+
+// DB is a Redis database as a kv.DB. It is safe for concurrent use.
+type DB struct {
+	c      redis.UniversalClient
+	tag    string // "{name}"
+	wmu    sync.Mutex
+	known  sync.Map // bucket path → struct{}: buckets seen to exist (buckets are deleted only by this process's DeleteBucket)
+	closed atomic.Bool
+
+	commits, conflicts atomic.Int64
+}
+
+// New returns the database named name on the client. Closing it closes the client.
+func New(c redis.UniversalClient, name string) *DB {
+	return &DB{c: c, tag: "{" + name + "}"}
+}
+
+// Client returns the Redis client.
+func (db *DB) Client() redis.UniversalClient { return db.c }
+
+// Stats are the commits and the conflicts (transactions run again) so far.
+func (db *DB) Stats() (commits, conflicts int64) { return db.commits.Load(), db.conflicts.Load() }
+
+// Close closes the client.
+func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return nil
+	}
+	return db.c.Close()
+}
+
+func (db *DB) key(kind, path string) string {
+	if path == "" {
+		return db.tag + ":" + kind
+	}
+	return db.tag + ":" + kind + ":" + path
+}
+
+// errConflict ends a run of a transaction whose reads were overtaken.
+var errConflict = errors.New("rediskv: conflict")
+
+// unavailable wraps an error of Redis as regie.Unavailable.
+func unavailable(err error) error {
+	return fmt.Errorf("%w: %w", regie.Errorf(regie.Unavailable, "store_unavailable", "the store (Redis) does not answer; try again shortly"), err)
+}
+
+// Update runs fn in an optimistic transaction, again after a conflict.
+func (db *DB) Update(fn func(kv.Tx) error) error {
+	if db.closed.Load() {
+		return errors.New("rediskv: closed")
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	for attempt := 1; ; attempt++ {
+		t := newTx(db, true)
+		err := fn(t)
+		if t.err == nil {
+			var ok bool
+			if err != nil {
+				// fn failed on what it read; make sure that was true, or run again.
+				ok, t.err = t.commit(true)
+			} else {
+				ok, t.err = t.commit(false)
+				if ok && t.err == nil {
+					db.commits.Add(1)
+					for _, f := range t.onCommit {
+						f()
+					}
+					return nil
+				}
+			}
+			if !ok && t.err == nil {
+				t.err = errConflict
+			}
+			if t.err == nil {
+				return err
+			}
+		}
+		if !errors.Is(t.err, errConflict) {
+			return t.err
+		}
+		db.conflicts.Add(1)
+		if attempt == maxAttempts {
+			return regie.Errorf(regie.Unavailable, "store_contended", "the store stayed too busy for this change; try again")
+		}
+		time.Sleep(time.Duration(rand.IntN(min(attempt, 20)*100)) * time.Microsecond)
+	}
+}
+
+// View runs fn reading straight from Redis. Each read is atomic on its own
+// (a key, or a page of a walk); a view does not see one snapshot of several.
+func (db *DB) View(fn func(kv.Tx) error) error {
+	if db.closed.Load() {
+		return errors.New("rediskv: closed")
+	}
+	t := newTx(db, false)
+	err := fn(t)
+	if t.err != nil {
+		return t.err
+	}
+	return err
+}
+
+type guard struct {
+	op, key, field string
+	present        bool
+	value          string
+}
+
+type tx struct {
+	db       *DB
+	ctx      context.Context
+	writable bool
+	err      error // the first failure of Redis or conflict; it wins over fn's result
+	guards   []guard
+	guarded  map[[2]string]bool
+	buckets  map[string]*bucket // path → state; nil for one known to be missing
+	bops     []bucketOp         // creations and deletions, in order
+	onCommit []func()
+}
+
+type bucketOp struct {
+	op   byte // 'c' create, 'x' delete
+	path string
+}
+
+func newTx(db *DB, writable bool) *tx {
+	return &tx{db: db, ctx: context.Background(), writable: writable, guarded: map[[2]string]bool{}, buckets: map[string]*bucket{}}
+}
+
+func (t *tx) fail(err error) {
+	if t.err == nil {
+		if errors.Is(err, errConflict) {
+			t.err = err
+		} else {
+			t.err = unavailable(err)
+		}
+	}
+}
+
+// guard remembers a read for the commit to check, once per key and field.
+func (t *tx) guard(op, key, field string, present bool, value string) {
+	if !t.writable {
+		return
+	}
+	k := [2]string{key, field}
+	if t.guarded[k] {
+		return
+	}
+	t.guarded[k] = true
+	t.guards = append(t.guards, guard{op, key, field, present, value})
+}
+
+func (t *tx) DB() kv.DB          { return t.db }
+func (t *tx) OnCommit(fn func()) { t.onCommit = append(t.onCommit, fn) }
+
+func (t *tx) Bucket(name []byte) kv.Bucket { return t.bucket(string(name)) }
+
+func (t *tx) CreateBucket(name []byte) (kv.Bucket, error) { return t.create(string(name), false) }
+
+func (t *tx) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
+	return t.create(string(name), true)
+}
+
+func (t *tx) DeleteBucket(name []byte) error {
+	path := string(name)
+	if t.bucket(path) == nil {
+		return fmt.Errorf("rediskv: delete bucket %q: no such bucket", path)
+	}
+	if !t.writable {
+		return errors.New("rediskv: delete bucket in a read-only transaction")
+	}
+	t.bops = append(t.bops, bucketOp{'x', path})
+	t.buckets[path] = nil
+	return nil
+}
+
+// bucket returns the bucket at path, or nil (as a kv.Bucket) when it is missing.
+func (t *tx) bucket(path string) kv.Bucket {
+	if b, ok := t.buckets[path]; ok {
+		if b == nil {
+			return nil
+		}
+		return b
+	}
+	if _, ok := t.db.known.Load(path); !ok {
+		v, err := t.db.c.HGet(t.ctx, t.db.key("b", ""), path).Result()
+		if err != nil && err != redis.Nil {
+			t.fail(err)
+			return nil
+		}
+		t.guard("e", t.db.key("b", ""), path, err == nil, v)
+		if err == redis.Nil {
+			t.buckets[path] = nil
+			return nil
+		}
+		t.db.known.Store(path, struct{}{})
+	}
+	b := newBucket(t, path, false)
+	t.buckets[path] = b
+	return b
+}
+
+func (t *tx) create(path string, ifMissing bool) (kv.Bucket, error) {
+	if b := t.bucket(path); b != nil {
+		if ifMissing {
+			return b, nil
+		}
+		return nil, fmt.Errorf("rediskv: create bucket %q: it exists", path)
+	}
+	if t.err != nil {
+		return nil, t.err
+	}
+	if !t.writable {
+		return nil, errors.New("rediskv: create bucket in a read-only transaction")
+	}
+	deleted := false
+	for _, op := range t.bops {
+		deleted = deleted || (op.op == 'x' && op.path == path)
+	}
+	t.bops = append(t.bops, bucketOp{'c', path})
+	b := newBucket(t, path, deleted)
+	t.buckets[path] = b
+	return b, nil
+}
+
+// commit checks the guards and, unless onlyCheck, applies the writes, in
+// one script. ok is false on a conflict.
+func (t *tx) commit(onlyCheck bool) (ok bool, err error) {
+	keys := []string{}
+	index := map[string]string{}
+	ix := func(k string) string {
+		if i, ok := index[k]; ok {
+			return i
+		}
+		keys = append(keys, k)
+		i := strconv.Itoa(len(keys))
+		index[k] = i
+		return i
+	}
+	argv := []any{}
+	for _, g := range t.guards {
+		present := "0"
+		if g.present {
+			present = "1"
+		}
+		argv = append(argv, g.op, ix(g.key), g.field, present, g.value)
+	}
+	writes := 0
+	if !onlyCheck {
+		db := t.db
+		for _, op := range t.bops {
+			switch op.op {
+			case 'c':
+				argv = append(argv, "c", ix(db.key("b", "")), ix(db.key("v", "")), op.path)
+			case 'x':
+				argv = append(argv, "x", ix(db.key("b", "")), ix(db.key("z", op.path)), ix(db.key("h", op.path)), ix(db.key("v", "")), ix(db.key("s", "")), op.path)
+			}
+			writes++
+		}
+		paths := make([]string, 0, len(t.buckets))
+		for p, b := range t.buckets {
+			if b != nil {
+				paths = append(paths, p)
+			}
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			b := t.buckets[p]
+			for _, k := range b.keys {
+				w := b.overlay[k]
+				if w.deleted {
+					argv = append(argv, "d", ix(db.key("z", p)), ix(db.key("h", p)), ix(db.key("v", "")), p, k)
+				} else {
+					argv = append(argv, "p", ix(db.key("z", p)), ix(db.key("h", p)), ix(db.key("v", "")), p, k, w.value)
+				}
+				writes++
+			}
+			if b.seqDirty {
+				argv = append(argv, "s", ix(db.key("s", "")), p, strconv.FormatUint(b.seq, 10))
+				writes++
+			}
+		}
+	}
+	if writes == 0 && len(t.guards) == 0 {
+		return true, nil
+	}
+	res, err := commitScript.Run(t.ctx, t.db.c, keys, argv...).Text()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	if res == "OK" {
+		if !onlyCheck {
+			for _, op := range t.bops {
+				if op.op == 'x' {
+					t.db.known.Delete(op.path)
+				}
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func sha1hex(v string) string {
+	s := sha1.Sum([]byte(v))
+	return hex.EncodeToString(s[:])
+}
+
+// write is a key's value written, or deleted, in a transaction.
+type write struct {
+	value   string
+	deleted bool
+}
+
+// bucket is one bucket as one transaction sees it: what Redis holds, with
+// the transaction's own writes laid over it.
+type bucket struct {
+	t        *tx
+	path     string
+	cleared  bool              // deleted (and made again) in this transaction: Redis's keys do not count
+	overlay  map[string]write  // this transaction's writes
+	keys     []string          // the overlay's keys, sorted
+	cache    map[string]string // values read, "" with ok false for absent
+	absent   map[string]bool
+	ver      string // the version a walk saw first
+	verSeen  bool
+	seq      uint64
+	seqKnown bool
+	seqDirty bool
+}
+
+func newBucket(t *tx, path string, cleared bool) *bucket {
+	return &bucket{t: t, path: path, cleared: cleared, overlay: map[string]write{}, cache: map[string]string{}, absent: map[string]bool{}}
+}
+
+func (b *bucket) Get(k []byte) []byte {
+	key := string(k)
+	if w, ok := b.overlay[key]; ok {
+		if w.deleted {
+			return nil
+		}
+		return []byte(w.value)
+	}
+	if b.cleared || b.absent[key] {
+		return nil
+	}
+	if v, ok := b.cache[key]; ok {
+		return []byte(v)
+	}
+	t := b.t
+	if t.err != nil {
+		return nil
+	}
+	hk := t.db.key("h", b.path)
+	v, err := t.db.c.HGet(t.ctx, hk, key).Result()
+	switch {
+	case err == redis.Nil:
+		t.guard("e", hk, key, false, "")
+		b.absent[key] = true
+		return nil
+	case err != nil:
+		t.fail(err)
+		return nil
+	}
+	t.guard("h", hk, key, true, sha1hex(v))
+	b.cache[key] = v
+	return []byte(v)
+}
+
+func (b *bucket) Put(k, v []byte) error {
+	if !b.t.writable {
+		return errors.New("rediskv: put in a read-only transaction")
+	}
+	if len(k) == 0 {
+		return errors.New("rediskv: put of an empty key")
+	}
+	b.set(string(k), write{value: string(v)})
+	return nil
+}
+
+func (b *bucket) Delete(k []byte) error {
+	if !b.t.writable {
+		return errors.New("rediskv: delete in a read-only transaction")
+	}
+	b.set(string(k), write{deleted: true})
+	return nil
+}
+
+func (b *bucket) set(key string, w write) {
+	if _, ok := b.overlay[key]; !ok {
+		i := sort.SearchStrings(b.keys, key)
+		b.keys = append(b.keys, "")
+		copy(b.keys[i+1:], b.keys[i:])
+		b.keys[i] = key
+	}
+	b.overlay[key] = w
+}
+
+func (b *bucket) NextSequence() (uint64, error) {
+	t := b.t
+	if !t.writable {
+		return 0, errors.New("rediskv: NextSequence in a read-only transaction")
+	}
+	if !b.seqKnown {
+		sk := t.db.key("s", "")
+		v, err := t.db.c.HGet(t.ctx, sk, b.path).Result()
+		if err != nil && err != redis.Nil {
+			t.fail(err)
+			return 0, t.err
+		}
+		t.guard("e", sk, b.path, err == nil, v)
+		if err == nil && !b.cleared {
+			if b.seq, err = strconv.ParseUint(v, 10, 64); err != nil {
+				return 0, fmt.Errorf("rediskv: sequence of %q: %w", b.path, err)
+			}
+		}
+		b.seqKnown = true
+	}
+	b.seq++
+	b.seqDirty = true
+	return b.seq, nil
+}
+
+func (b *bucket) Bucket(name []byte) kv.Bucket { return b.t.bucket(b.path + sep + string(name)) }
+
+func (b *bucket) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
+	return b.t.create(b.path+sep+string(name), true)
+}
+
+func (b *bucket) ForEach(fn func(k, v []byte) error) error {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return b.t.err
+}
+
+// ForEachBucket lists the nested buckets that exist in Redis or were made in
+// this transaction.
+func (b *bucket) ForEachBucket(fn func(name []byte) error) error {
+	t := b.t
+	paths, err := t.db.c.HKeys(t.ctx, t.db.key("b", "")).Result()
+	if err != nil {
+		t.fail(err)
+		return t.err
+	}
+	prefix := b.path + sep
+	names := map[string]bool{}
+	for _, p := range paths {
+		if name, ok := strings.CutPrefix(p, prefix); ok && !strings.Contains(name, sep) {
+			names[name] = true
+		}
+	}
+	for p, nb := range t.buckets {
+		if name, ok := strings.CutPrefix(p, prefix); ok && !strings.Contains(name, sep) {
+			names[name] = nb != nil
+		}
+	}
+	sorted := make([]string, 0, len(names))
+	for n, ok := range names {
+		if ok {
+			sorted = append(sorted, n)
+		}
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		if err := fn([]byte(n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// page reads up to pageSize keys of Redis from bound on, forward or in
+// reverse, and guards the walk with the bucket's version.
+func (b *bucket) page(from string, rev bool) []pair {
+	t := b.t
+	if b.cleared || t.err != nil {
+		return nil
+	}
+	to, dir := "+", ""
+	if rev {
+		to, dir = "-", "rev"
+	}
+	res, err := rangeScript.Run(t.ctx, t.db.c, []string{t.db.key("z", b.path), t.db.key("h", b.path), t.db.key("v", "")},
+		b.path, from, to, pageSize, dir).StringSlice()
+	if err != nil {
+		t.fail(err)
+		return nil
+	}
+	ver := res[0]
+	if !b.verSeen {
+		b.verSeen, b.ver = true, ver
+		t.guard("e", t.db.key("v", ""), b.path, ver != "0", ver)
+	} else if ver != b.ver && t.writable {
+		t.fail(errConflict)
+		return nil
+	}
+	out := make([]pair, 0, (len(res)-1)/2)
+	for i := 1; i+1 < len(res); i += 2 {
+		out = append(out, pair{res[i], res[i+1]})
+	}
+	return out
+}
+
+type pair struct{ k, v string }
