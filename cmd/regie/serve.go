@@ -88,7 +88,7 @@ func loadPseudonymKey(dataDir string) ([]byte, error) {
 func runServe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", ":8080", "address to listen on")
-	storeURL := fs.String("store", "bolt:./data/regie.db", "store URL: bolt:PATH")
+	storeURL := fs.String("store", "bolt:./data/regie.db", "store URL: bolt:PATH, redis://host:port/db or redis-cluster://h1:p1,h2:p2 (see docs/operations.md)")
 	dataDir, keysDir := secretFlags(fs)
 	demoMode := fs.Bool("demo", false, "load the demo data set (once) and enable the demo login")
 	issuer := fs.String("issuer", "regie", "the iss claim of vouchers, e.g. the public URL")

@@ -14,6 +14,17 @@ type cursor struct {
 	at  bool // on cur; false before the start or past the end
 
 	fwd, rev window // the pages last fetched in each direction
+	size     int    // keys the next page fetches
+}
+
+// nextSize is the size of the next page: it grows as the walk goes on.
+func (c *cursor) nextSize() int {
+	if c.size == 0 {
+		c.size = firstPage
+	} else {
+		c.size = min(2*c.size, maxPage)
+	}
+	return c.size
 }
 
 // window is one page of Redis keys from a bound on, in walking order.
@@ -144,8 +155,9 @@ func (c *cursor) remoteAfter(x string, incl bool) (pair, bool) {
 	if incl {
 		bound = "[" + x
 	}
-	keys := c.b.page(bound, false)
-	*w = window{ok: true, from: x, incl: incl, keys: keys, hasMore: len(keys) == pageSize}
+	size := c.nextSize()
+	keys := c.b.page(bound, false, size)
+	*w = window{ok: true, from: x, incl: incl, keys: keys, hasMore: len(keys) == size}
 	if len(keys) == 0 {
 		return pair{}, false
 	}
@@ -177,8 +189,9 @@ func (c *cursor) remoteBefore(x string, incl, inf bool) (pair, bool) {
 	default:
 		bound = "(" + x
 	}
-	keys := c.b.page(bound, true)
-	*w = window{ok: true, from: x, incl: incl, inf: inf, keys: keys, hasMore: len(keys) == pageSize}
+	size := c.nextSize()
+	keys := c.b.page(bound, true, size)
+	*w = window{ok: true, from: x, incl: incl, inf: inf, keys: keys, hasMore: len(keys) == size}
 	if len(keys) == 0 {
 		return pair{}, false
 	}

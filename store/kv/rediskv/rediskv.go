@@ -54,8 +54,15 @@ var (
 	rangeScript = redis.NewScript(rangeLua)
 )
 
-// pageSize is how many keys one read of a walk fetches.
-const pageSize = 128
+// A walk reads firstPage keys at first and twice as many on every next
+// read, up to maxPage: most walks want one or two keys (a seek and a step).
+const (
+	firstPage = 4
+	maxPage   = 256
+)
+
+// maxCached bounds the writers' cache (entries); it is emptied when full.
+const maxCached = 1 << 19
 
 // maxAttempts bounds how often a transaction runs again after conflicts.
 const maxAttempts = 1000
@@ -70,12 +77,24 @@ type DB struct {
 	known  sync.Map // bucket path → struct{}: buckets seen to exist (buckets are deleted only by this process's DeleteBucket)
 	closed atomic.Bool
 
+	// cache holds, for writers only, the values of hash fields as this
+	// process last read or wrote them. A cached value may be stale when
+	// another process wrote since; the commit's guards then fail, the cache
+	// is emptied and the transaction runs again on fresh reads. Guarded by wmu.
+	cache map[[2]string]cached
+
 	commits, conflicts atomic.Int64
 }
 
 // New returns the database named name on the client. Closing it closes the client.
 func New(c redis.UniversalClient, name string) *DB {
-	return &DB{c: c, tag: "{" + name + "}"}
+	return &DB{c: c, tag: "{" + name + "}", cache: map[[2]string]cached{}}
+}
+
+// cached is a hash field's value as last seen; present false for absent.
+type cached struct {
+	value   string
+	present bool
 }
 
 // Client returns the Redis client.
@@ -143,6 +162,7 @@ func (db *DB) Update(fn func(kv.Tx) error) error {
 			return t.err
 		}
 		db.conflicts.Add(1)
+		clear(db.cache)
 		if attempt == maxAttempts {
 			return regie.Errorf(regie.Unavailable, "store_contended", "the store stayed too busy for this change; try again")
 		}
@@ -214,6 +234,33 @@ func (t *tx) guard(op, key, field string, present bool, value string) {
 	t.guards = append(t.guards, guard{op, key, field, present, value})
 }
 
+// hget reads a hash field: for a writer from the process's cache when it is
+// there (the commit's guard checks it is still true), else from Redis. ok
+// is false when Redis failed (t.err is set).
+func (t *tx) hget(key, field string) (value string, present, ok bool) {
+	ck := [2]string{key, field}
+	if t.writable {
+		if c, hit := t.db.cache[ck]; hit {
+			return c.value, c.present, true
+		}
+	}
+	if t.err != nil {
+		return "", false, false
+	}
+	v, err := t.db.c.HGet(t.ctx, key, field).Result()
+	if err != nil && err != redis.Nil {
+		t.fail(err)
+		return "", false, false
+	}
+	if t.writable {
+		if len(t.db.cache) >= maxCached {
+			clear(t.db.cache)
+		}
+		t.db.cache[ck] = cached{v, err == nil}
+	}
+	return v, err == nil, true
+}
+
 func (t *tx) DB() kv.DB          { return t.db }
 func (t *tx) OnCommit(fn func()) { t.onCommit = append(t.onCommit, fn) }
 
@@ -247,13 +294,12 @@ func (t *tx) bucket(path string) kv.Bucket {
 		return b
 	}
 	if _, ok := t.db.known.Load(path); !ok {
-		v, err := t.db.c.HGet(t.ctx, t.db.key("b", ""), path).Result()
-		if err != nil && err != redis.Nil {
-			t.fail(err)
+		v, present, ok := t.hget(t.db.key("b", ""), path)
+		if !ok {
 			return nil
 		}
-		t.guard("e", t.db.key("b", ""), path, err == nil, v)
-		if err == redis.Nil {
+		t.guard("e", t.db.key("b", ""), path, present, v)
+		if !present {
 			t.buckets[path] = nil
 			return nil
 		}
@@ -354,15 +400,42 @@ func (t *tx) commit(onlyCheck bool) (ok bool, err error) {
 	}
 	if res == "OK" {
 		if !onlyCheck {
-			for _, op := range t.bops {
-				if op.op == 'x' {
-					t.db.known.Delete(op.path)
-				}
-			}
+			t.remember()
 		}
 		return true, nil
 	}
 	return false, nil
+}
+
+// remember puts what a committed transaction wrote in the writers' cache.
+func (t *tx) remember() {
+	db := t.db
+	for _, op := range t.bops {
+		if op.op == 'x' {
+			db.known.Delete(op.path)
+			clear(db.cache) // its keys are gone; rare (a migration)
+		}
+	}
+	if len(db.cache) >= maxCached {
+		clear(db.cache)
+	}
+	for _, op := range t.bops {
+		if op.op == 'c' {
+			db.cache[[2]string{db.key("b", ""), op.path}] = cached{"1", true}
+		}
+	}
+	for p, b := range t.buckets {
+		if b == nil {
+			continue
+		}
+		hk := db.key("h", p)
+		for k, w := range b.overlay {
+			db.cache[[2]string{hk, k}] = cached{w.value, !w.deleted}
+		}
+		if b.seqDirty {
+			db.cache[[2]string{db.key("s", ""), p}] = cached{strconv.FormatUint(b.seq, 10), true}
+		}
+	}
 }
 
 func sha1hex(v string) string {
@@ -416,14 +489,13 @@ func (b *bucket) Get(k []byte) []byte {
 		return nil
 	}
 	hk := t.db.key("h", b.path)
-	v, err := t.db.c.HGet(t.ctx, hk, key).Result()
+	v, present, ok := t.hget(hk, key)
 	switch {
-	case err == redis.Nil:
+	case !ok:
+		return nil
+	case !present:
 		t.guard("e", hk, key, false, "")
 		b.absent[key] = true
-		return nil
-	case err != nil:
-		t.fail(err)
 		return nil
 	}
 	t.guard("h", hk, key, true, sha1hex(v))
@@ -467,13 +539,13 @@ func (b *bucket) NextSequence() (uint64, error) {
 	}
 	if !b.seqKnown {
 		sk := t.db.key("s", "")
-		v, err := t.db.c.HGet(t.ctx, sk, b.path).Result()
-		if err != nil && err != redis.Nil {
-			t.fail(err)
+		v, present, ok := t.hget(sk, b.path)
+		if !ok {
 			return 0, t.err
 		}
-		t.guard("e", sk, b.path, err == nil, v)
-		if err == nil && !b.cleared {
+		t.guard("e", sk, b.path, present, v)
+		if present && !b.cleared {
+			var err error
 			if b.seq, err = strconv.ParseUint(v, 10, 64); err != nil {
 				return 0, fmt.Errorf("rediskv: sequence of %q: %w", b.path, err)
 			}
@@ -537,9 +609,9 @@ func (b *bucket) ForEachBucket(fn func(name []byte) error) error {
 	return nil
 }
 
-// page reads up to pageSize keys of Redis from bound on, forward or in
+// page reads up to size keys of Redis from bound on, forward or in
 // reverse, and guards the walk with the bucket's version.
-func (b *bucket) page(from string, rev bool) []pair {
+func (b *bucket) page(from string, rev bool, size int) []pair {
 	t := b.t
 	if b.cleared || t.err != nil {
 		return nil
@@ -549,7 +621,7 @@ func (b *bucket) page(from string, rev bool) []pair {
 		to, dir = "-", "rev"
 	}
 	res, err := rangeScript.Run(t.ctx, t.db.c, []string{t.db.key("z", b.path), t.db.key("h", b.path), t.db.key("v", "")},
-		b.path, from, to, pageSize, dir).StringSlice()
+		b.path, from, to, size, dir).StringSlice()
 	if err != nil {
 		t.fail(err)
 		return nil
