@@ -22,6 +22,8 @@ import (
 	"github.com/regie-nl/regie/settlement"
 	"github.com/regie-nl/regie/store"
 	"github.com/regie-nl/regie/store/bolt"
+	"github.com/regie-nl/regie/store/kv"
+	"github.com/regie-nl/regie/store/kv/rediskv"
 	"github.com/regie-nl/regie/voucher"
 	"github.com/regie-nl/regie/web"
 )
@@ -251,8 +253,8 @@ func serveDebug(addr string, log *slog.Logger) {
 	}
 }
 
-// registerStoreMetrics exposes what the embedded store's group commits cost:
-// claims per commit and time per commit are the figures that bound its rate.
+// registerStoreMetrics exposes what the store's group commits cost: claims
+// per commit and time per commit are the figures that bound its rate.
 func registerStoreMetrics(reg prometheus.Registerer, st store.Store) {
 	b, ok := st.(interface{ CommitStats() bolt.CommitStats })
 	if !ok {
@@ -266,5 +268,21 @@ func registerStoreMetrics(reg prometheus.Registerer, st store.Store) {
 		counter("regie_store_commit_settlements_total", "Settlements in those commits.", func(s bolt.CommitStats) float64 { return float64(s.Settlements) }),
 		counter("regie_store_commit_pages_total", "Pages written by those commits.", func(s bolt.CommitStats) float64 { return float64(s.Pages) }),
 		counter("regie_store_commit_seconds_total", "Time in those commits, fsync included.", func(s bolt.CommitStats) float64 { return s.Time.Seconds() }),
+	)
+	// The Redis store's transactions are optimistic: conflicts are changes
+	// run again because another regie process changed what they read.
+	db, ok := st.(interface{ KV() kv.DB })
+	if !ok {
+		return
+	}
+	r, ok := db.KV().(*rediskv.DB)
+	if !ok {
+		return
+	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "regie_redis_commits_total", Help: "Transactions committed to Redis."},
+			func() float64 { c, _ := r.Stats(); return float64(c) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "regie_redis_conflicts_total", Help: "Transactions run again after another process changed what they read."},
+			func() float64 { _, c := r.Stats(); return float64(c) }),
 	)
 }

@@ -71,3 +71,19 @@ type Cursor interface {
 	Next() (k, v []byte)
 	Prev() (k, v []byte)
 }
+
+// Warmed is a DB whose writers gain when the records a change will read are
+// read first, concurrently with other requests: rediskv's writers then find
+// them in its cache instead of waiting on Redis one read at a time.
+type Warmed interface {
+	// WarmView runs fn in a read-only transaction that fills the writers'
+	// cache. Its reads may come from that cache and be stale: use what it
+	// reads only as a hint that a writer checks again.
+	WarmView(fn func(Tx) error) error
+}
+
+// Prefetcher is a Bucket of a Warmed DB that reads many keys in one round
+// trip into the writers' cache.
+type Prefetcher interface {
+	Prefetch(keys [][]byte)
+}

@@ -65,6 +65,7 @@ type Options struct {
 type DB struct {
 	kv     kv.DB
 	commit *committer // group commit of settlements
+	warm   kv.Warmed  // kv, when it gains from warming
 }
 
 // Open creates the buckets the store needs in db (when they are missing) and
@@ -87,7 +88,8 @@ func Open(db kv.DB, opts Options) (*DB, error) {
 	if err := migrateMonitoring(db); err != nil {
 		return nil, fmt.Errorf("store: monitoring tallies: %w", err)
 	}
-	return &DB{kv: db, commit: newCommitter(db, opts.MaxBatchSize, opts.MaxBatchDelay)}, nil
+	w, _ := db.(kv.Warmed)
+	return &DB{kv: db, commit: newCommitter(db, opts.MaxBatchSize, opts.MaxBatchDelay), warm: w}, nil
 }
 
 // KV returns the key-value store underneath, for backend-specific tests.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"sync"
 	"time"
 
 	"github.com/regie-nl/regie"
@@ -63,10 +64,18 @@ func (db *DB) Settle(ctx context.Context, c settlement.Claim, now time.Time) (se
 	fp := c.Fingerprint()
 	claimKey := key(c.ProviderAGB, c.ClaimID)
 	var prior *claimRecord
-	// A retry is answered from a read transaction: no write, no fsync.
-	err := db.kv.View(func(tx kv.Tx) error {
+	// A retry is answered from a read transaction: no write, no fsync. (A
+	// warming view's "none" may be stale; the writer looks again.)
+	view, warming := db.kv.View, db.warm != nil
+	if warming {
+		view = db.warm.WarmView
+	}
+	err := view(func(tx kv.Tx) error {
 		var err error
 		prior, err = lookupPrior(tx, claimKey)
+		if err == nil && prior == nil && warming {
+			warm(tx, c, now)
+		}
 		return err
 	})
 	if err != nil {
@@ -97,6 +106,9 @@ func (db *DB) SettleBatch(ctx context.Context, cs []settlement.Claim, now time.T
 	out := make([]settlement.LineResult, len(cs))
 	for start := 0; start < len(cs); start += batchChunk {
 		end := min(start+batchChunk, len(cs))
+		if db.warm != nil {
+			db.warmLines(cs[start:end], now)
+		}
 		err := db.kv.Update(func(tx kv.Tx) error {
 			w := newWriteTx(tx)
 			for i := start; i < end; i++ {
@@ -123,6 +135,52 @@ func (db *DB) SettleBatch(ctx context.Context, cs []settlement.Claim, now time.T
 		}
 	}
 	return out, nil
+}
+
+// warm reads in a view what settling c will read (see kv.Warmed); what it
+// decides is dropped, and so are its errors: the writer meets them again.
+func warm(tx kv.Tx, c settlement.Claim, now time.Time) {
+	settlement.Decide(newWriteTx(tx), c, regie.DateOf(now))
+}
+
+// warmLines warms the lines of a batch: the claims and vouchers in one
+// read each, then the rest from several goroutines, so that their reads
+// overlap.
+func (db *DB) warmLines(cs []settlement.Claim, now time.Time) {
+	db.warm.WarmView(func(tx kv.Tx) error {
+		claims, vouchers := make([][]byte, len(cs)), make([][]byte, 0, 16)
+		seen := map[string]bool{}
+		for i, c := range cs {
+			claims[i] = key(c.ProviderAGB, c.ClaimID)
+			if !seen[c.VoucherID] {
+				seen[c.VoucherID] = true
+				vouchers = append(vouchers, []byte(c.VoucherID))
+			}
+		}
+		if p, ok := tx.Bucket(bucketClaims).(kv.Prefetcher); ok {
+			p.Prefetch(claims)
+		}
+		if p, ok := tx.Bucket(bucketVouchers).(kv.Prefetcher); ok {
+			p.Prefetch(vouchers)
+		}
+		return nil
+	})
+	const readers = 8
+	var wg sync.WaitGroup
+	for r := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db.warm.WarmView(func(tx kv.Tx) error {
+				w := newWriteTx(tx) // one decode of each record per reader
+				for i := r; i < len(cs); i += readers {
+					settlement.Decide(w, cs[i], regie.DateOf(now))
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
 }
 
 // DrySettle implements settlement.Ledger: the decision and its booking are

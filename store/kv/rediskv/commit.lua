@@ -7,14 +7,34 @@
 -- every write is applied and the answer is "OK".
 --
 -- Guards:
---   e  key field present expected   HGET equals expected (present "1"), or the field is absent (present "0")
---   h  key field present sha1       as e, comparing the SHA-1 of the value (for large values)
+--   e  hash field present expected   HGET equals expected (present "1"), or the field is absent (present "0")
+--   h  hash field present sha1       as e, comparing the SHA-1 of the value (for large values)
+--   r  zset hash from to size rev sha1   the page of a walk (as range.lua reads it) is unchanged:
+--                                    no key joined, left or changed value within what the walk saw
 -- Writes:
---   p  zset hash ver path k v        put: HSET; a new key joins the bucket's order (ZADD) and bumps its version
---   d  zset hash ver path k          delete: HDEL, ZREM, bump the version when the key existed
+--   p  zset hash k v                 put: HSET; a new key joins the bucket's order (ZADD)
+--   d  zset hash k                   delete: HDEL and ZREM
 --   s  seqs path n                   the bucket's sequence is n
---   c  buckets ver path              create the bucket (exists from now on) and bump its version
---   x  buckets zset hash ver seqs path   delete the bucket with its keys
+--   c  buckets path                  create the bucket
+--   x  buckets zset hash seqs path   delete the bucket with its keys
+local function page(z, h, from, to, size, rev)
+  local ks
+  if rev == 'rev' then
+    ks = redis.call('ZRANGE', z, from, to, 'BYLEX', 'REV', 'LIMIT', 0, size)
+  else
+    ks = redis.call('ZRANGE', z, from, to, 'BYLEX', 'LIMIT', 0, size)
+  end
+  local parts = {}
+  if #ks > 0 then
+    local vs = redis.call('HMGET', h, unpack(ks))
+    for j = 1, #ks do
+      local v = vs[j] or ''
+      parts[#parts+1] = #ks[j] .. ':' .. ks[j] .. #v .. ':' .. v
+    end
+  end
+  return redis.sha1hex(table.concat(parts))
+end
+
 local i, n = 1, #ARGV
 -- guards
 while i <= n do
@@ -29,6 +49,10 @@ while i <= n do
       if v ~= ARGV[i+4] then return 'CONFLICT' end
     end
     i = i + 5
+  elseif op == 'r' then
+    local got = page(KEYS[tonumber(ARGV[i+1])], KEYS[tonumber(ARGV[i+2])], ARGV[i+3], ARGV[i+4], tonumber(ARGV[i+5]), ARGV[i+6])
+    if got ~= ARGV[i+7] then return 'CONFLICT' end
+    i = i + 8
   else
     break
   end
@@ -37,33 +61,29 @@ end
 while i <= n do
   local op = ARGV[i]
   if op == 'p' then
-    local z, h, ver, path, k = KEYS[tonumber(ARGV[i+1])], KEYS[tonumber(ARGV[i+2])], KEYS[tonumber(ARGV[i+3])], ARGV[i+4], ARGV[i+5]
-    if redis.call('HSET', h, k, ARGV[i+6]) == 1 then
+    local z, h, k = KEYS[tonumber(ARGV[i+1])], KEYS[tonumber(ARGV[i+2])], ARGV[i+3]
+    if redis.call('HSET', h, k, ARGV[i+4]) == 1 then
       redis.call('ZADD', z, 0, k)
-      redis.call('HINCRBY', ver, path, 1)
     end
-    i = i + 7
+    i = i + 5
   elseif op == 'd' then
-    local z, h, ver, path, k = KEYS[tonumber(ARGV[i+1])], KEYS[tonumber(ARGV[i+2])], KEYS[tonumber(ARGV[i+3])], ARGV[i+4], ARGV[i+5]
+    local z, h, k = KEYS[tonumber(ARGV[i+1])], KEYS[tonumber(ARGV[i+2])], ARGV[i+3]
     if redis.call('HDEL', h, k) == 1 then
       redis.call('ZREM', z, k)
-      redis.call('HINCRBY', ver, path, 1)
     end
-    i = i + 6
+    i = i + 4
   elseif op == 's' then
     redis.call('HSET', KEYS[tonumber(ARGV[i+1])], ARGV[i+2], ARGV[i+3])
     i = i + 4
   elseif op == 'c' then
-    redis.call('HSET', KEYS[tonumber(ARGV[i+1])], ARGV[i+3], '1')
-    redis.call('HINCRBY', KEYS[tonumber(ARGV[i+2])], ARGV[i+3], 1)
-    i = i + 4
+    redis.call('HSET', KEYS[tonumber(ARGV[i+1])], ARGV[i+2], '1')
+    i = i + 3
   elseif op == 'x' then
-    local path = ARGV[i+6]
+    local path = ARGV[i+5]
     redis.call('HDEL', KEYS[tonumber(ARGV[i+1])], path)
     redis.call('DEL', KEYS[tonumber(ARGV[i+2])], KEYS[tonumber(ARGV[i+3])])
-    redis.call('HINCRBY', KEYS[tonumber(ARGV[i+4])], path, 1)
-    redis.call('HDEL', KEYS[tonumber(ARGV[i+5])], path)
-    i = i + 7
+    redis.call('HDEL', KEYS[tonumber(ARGV[i+4])], path)
+    i = i + 6
   else
     return redis.error_reply('commit.lua: unknown operation ' .. tostring(op))
   end

@@ -1,17 +1,17 @@
--- range.lua: one page of a bucket's keys in order, with their values and
--- the bucket's version, read atomically.
+-- range.lua: one page of a bucket's keys in order, with their values, read
+-- atomically.
 --
--- KEYS: the bucket's order (ZSET), its values (HASH), the versions (HASH).
--- ARGV: path, from, to (ZRANGE BYLEX bounds, from < to in walking order:
--- for a reverse walk from is the upper bound), limit, "rev" or "".
--- Answers {version, k1, v1, k2, v2, ...}.
+-- KEYS: the bucket's order (ZSET) and its values (HASH).
+-- ARGV: from, to (ZRANGE BYLEX bounds in walking order: for a reverse walk
+-- from is the upper bound), limit, "rev" or "".
+-- Answers {k1, v1, k2, v2, ...}.
 local ks
-if ARGV[5] == 'rev' then
-  ks = redis.call('ZRANGE', KEYS[1], ARGV[2], ARGV[3], 'BYLEX', 'REV', 'LIMIT', 0, tonumber(ARGV[4]))
+if ARGV[4] == 'rev' then
+  ks = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'BYLEX', 'REV', 'LIMIT', 0, tonumber(ARGV[3]))
 else
-  ks = redis.call('ZRANGE', KEYS[1], ARGV[2], ARGV[3], 'BYLEX', 'LIMIT', 0, tonumber(ARGV[4]))
+  ks = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'BYLEX', 'LIMIT', 0, tonumber(ARGV[3]))
 end
-local out = {redis.call('HGET', KEYS[3], ARGV[1]) or '0'}
+local out = {}
 if #ks > 0 then
   local vs = redis.call('HMGET', KEYS[2], unpack(ks))
   for j = 1, #ks do

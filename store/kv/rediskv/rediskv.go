@@ -11,15 +11,15 @@
 // transaction lives in one cluster slot:
 //
 //	{name}:b        HASH  bucket path → "1" for every bucket that exists
-//	{name}:v        HASH  bucket path → version, bumped when a key joins or leaves the bucket
 //	{name}:s        HASH  bucket path → sequence (NextSequence)
 //	{name}:z:PATH   ZSET  the bucket's keys, score 0, in byte order (ZRANGE BYLEX)
 //	{name}:h:PATH   HASH  the bucket's key → value
 //
 // A nested bucket's path is its parent's path, a unit separator (0x1f) and
 // its name. A read of a key is guarded by the value it saw (absent
-// included); a walk over a bucket is guarded by the bucket's version, so that
-// a key another process adds in the walked range is a conflict.
+// included); a walk is guarded page by page: the commit reads each page
+// again and compares, so that a key another process added, removed or
+// changed where the walk looked is a conflict, and one elsewhere is not.
 //
 // Errors of Redis itself (down, timed out) are regie.Unavailable
 // "store_unavailable": the API answers 503 with Retry-After.
@@ -57,12 +57,12 @@ var (
 // A walk reads firstPage keys at first and twice as many on every next
 // read, up to maxPage: most walks want one or two keys (a seek and a step).
 const (
-	firstPage = 4
+	firstPage = 1
 	maxPage   = 256
 )
 
 // maxCached bounds the writers' cache (entries); it is emptied when full.
-const maxCached = 1 << 19
+const maxCached = 100_000
 
 // maxAttempts bounds how often a transaction runs again after conflicts.
 const maxAttempts = 1000
@@ -77,24 +77,172 @@ type DB struct {
 	known  sync.Map // bucket path → struct{}: buckets seen to exist (buckets are deleted only by this process's DeleteBucket)
 	closed atomic.Bool
 
-	// cache holds, for writers only, the values of hash fields as this
-	// process last read or wrote them. A cached value may be stale when
-	// another process wrote since; the commit's guards then fail, the cache
-	// is emptied and the transaction runs again on fresh reads. Guarded by wmu.
-	cache map[[2]string]cached
+	// The cache holds hash fields and walk pages as this process last read or
+	// wrote them, for its writers: a writer's read from the cache is guarded
+	// like any other, so a value another process changed since fails the
+	// commit, which empties the cache and runs the transaction again. Readers
+	// (View) never read from it but fill it, so that the reads a request
+	// makes before it queues for the writer are not made again by the writer.
+	cmu    sync.Mutex
+	cache  map[[2]string]cached  // {hash key, field} → value
+	ranges map[string]*pathCache // bucket path → its cached pages and own writes
+	seq    uint64                // own commits and cache clearings so far
+	floor  uint64                // seq at the last clearing: reads begun before it are not stored
 
 	commits, conflicts atomic.Int64
 }
 
 // New returns the database named name on the client. Closing it closes the client.
 func New(c redis.UniversalClient, name string) *DB {
-	return &DB{c: c, tag: "{" + name + "}", cache: map[[2]string]cached{}}
+	return &DB{c: c, tag: "{" + name + "}", cache: map[[2]string]cached{}, ranges: map[string]*pathCache{}}
 }
 
-// cached is a hash field's value as last seen; present false for absent.
+// cached is a hash field's value as seen at own commit seq; present false
+// for absent.
 type cached struct {
 	value   string
 	present bool
+	seq     uint64
+}
+
+type rangeKey struct {
+	from string
+	rev  bool
+	size int
+}
+
+// cachedRange is one page of a walk and the key interval it covers.
+type cachedRange struct {
+	pairs  []pair
+	lo, hi string // lo ≤ covered keys ≤ hi
+	hiInf  bool   // no upper end
+}
+
+func (r cachedRange) covers(k string) bool { return r.lo <= k && (r.hiInf || k <= r.hi) }
+
+// pathCache is a bucket's cached pages, and the keys own commits wrote in it
+// lately, so that a view's page older than such a write is not stored.
+type pathCache struct {
+	pages   map[rangeKey]cachedRange
+	commits []commitKeys // oldest first
+	trimmed uint64       // own commits up to this seq are no longer listed
+}
+
+// commitKeys are the keys one own commit wrote in a bucket, sorted.
+type commitKeys struct {
+	seq  uint64
+	keys []string
+}
+
+// anyIn reports whether a sorted key list has a key the page covers.
+func (r cachedRange) anyIn(keys []string) bool {
+	i := sort.SearchStrings(keys, r.lo)
+	return i < len(keys) && (r.hiInf || keys[i] <= r.hi)
+}
+
+const maxOwnCommits = 256
+
+// forget empties the cache (after a conflict).
+func (db *DB) forget() {
+	db.cmu.Lock()
+	db.clearLocked()
+	db.cmu.Unlock()
+}
+
+// clearLocked empties the cache; views begun before may hold values older
+// than what was cleared, so they may not store theirs.
+func (db *DB) clearLocked() {
+	clear(db.cache)
+	clear(db.ranges)
+	db.seq++
+	db.floor = db.seq
+}
+
+// store puts a value read at own commit seq `at` in the cache, unless an
+// own commit wrote the field since (the value read may be older than it).
+func (db *DB) store(k [2]string, c cached) {
+	db.cmu.Lock()
+	defer db.cmu.Unlock()
+	if c.seq < db.floor {
+		return
+	}
+	if old, ok := db.cache[k]; ok && old.seq > c.seq {
+		return
+	}
+	if len(db.cache) >= maxCached {
+		db.clearLocked()
+		return
+	}
+	db.cache[k] = c
+}
+
+// storeRange is store for a page of a walk: it is not stored when an own
+// commit since `at` wrote a key it covers.
+func (db *DB) storeRange(path string, k rangeKey, r cachedRange, at uint64) {
+	db.cmu.Lock()
+	defer db.cmu.Unlock()
+	if at < db.floor {
+		return
+	}
+	pc := db.ranges[path]
+	if pc == nil {
+		if len(db.ranges) >= maxCached/64 {
+			db.clearLocked()
+			return
+		}
+		pc = &pathCache{pages: map[rangeKey]cachedRange{}, trimmed: db.floor}
+		db.ranges[path] = pc
+	}
+	if pc.trimmed > at {
+		return
+	}
+	for i := len(pc.commits) - 1; i >= 0 && pc.commits[i].seq > at; i-- {
+		if r.anyIn(pc.commits[i].keys) {
+			return
+		}
+	}
+	if len(pc.pages) >= 4096 {
+		clear(pc.pages)
+	}
+	pc.pages[k] = r
+}
+
+// wroteLocked notes an own commit's writes of keys (sorted) in path: the
+// pages that cover one of them are dropped.
+func (db *DB) wroteLocked(path string, keys []string, at uint64) {
+	pc := db.ranges[path]
+	if pc == nil {
+		pc = &pathCache{pages: map[rangeKey]cachedRange{}, trimmed: db.floor}
+		db.ranges[path] = pc
+	}
+	if len(pc.commits) >= maxOwnCommits {
+		half := len(pc.commits) / 2
+		pc.trimmed = pc.commits[half-1].seq
+		pc.commits = append(pc.commits[:0], pc.commits[half:]...)
+	}
+	pc.commits = append(pc.commits, commitKeys{at, keys})
+	for rk, r := range pc.pages {
+		if r.anyIn(keys) {
+			delete(pc.pages, rk)
+		}
+	}
+}
+
+func (db *DB) lookup(k [2]string) (cached, bool) {
+	db.cmu.Lock()
+	c, ok := db.cache[k]
+	db.cmu.Unlock()
+	return c, ok
+}
+
+func (db *DB) lookupRange(path string, k rangeKey) (cachedRange, bool) {
+	db.cmu.Lock()
+	defer db.cmu.Unlock()
+	if pc := db.ranges[path]; pc != nil {
+		r, ok := pc.pages[k]
+		return r, ok
+	}
+	return cachedRange{}, false
 }
 
 // Client returns the Redis client.
@@ -162,7 +310,7 @@ func (db *DB) Update(fn func(kv.Tx) error) error {
 			return t.err
 		}
 		db.conflicts.Add(1)
-		clear(db.cache)
+		db.forget()
 		if attempt == maxAttempts {
 			return regie.Errorf(regie.Unavailable, "store_contended", "the store stayed too busy for this change; try again")
 		}
@@ -184,10 +332,12 @@ func (db *DB) View(fn func(kv.Tx) error) error {
 	return err
 }
 
+// guard is a read the commit checks: an operation of commit.lua whose first
+// `keys` arguments are key names (sent as indexes into KEYS).
 type guard struct {
-	op, key, field string
-	present        bool
-	value          string
+	op   string
+	keys int
+	args []string
 }
 
 type tx struct {
@@ -200,6 +350,8 @@ type tx struct {
 	buckets  map[string]*bucket // path → state; nil for one known to be missing
 	bops     []bucketOp         // creations and deletions, in order
 	onCommit []func()
+	at       uint64 // own commits when the transaction began (for the cache)
+	warm     bool   // a WarmView: reads through the cache too
 }
 
 type bucketOp struct {
@@ -208,7 +360,10 @@ type bucketOp struct {
 }
 
 func newTx(db *DB, writable bool) *tx {
-	return &tx{db: db, ctx: context.Background(), writable: writable, guarded: map[[2]string]bool{}, buckets: map[string]*bucket{}}
+	db.cmu.Lock()
+	at := db.seq
+	db.cmu.Unlock()
+	return &tx{db: db, ctx: context.Background(), writable: writable, at: at, guarded: map[[2]string]bool{}, buckets: map[string]*bucket{}}
 }
 
 func (t *tx) fail(err error) {
@@ -221,7 +376,8 @@ func (t *tx) fail(err error) {
 	}
 }
 
-// guard remembers a read for the commit to check, once per key and field.
+// guard remembers a read of a hash field for the commit to check, once per
+// field.
 func (t *tx) guard(op, key, field string, present bool, value string) {
 	if !t.writable {
 		return
@@ -231,7 +387,11 @@ func (t *tx) guard(op, key, field string, present bool, value string) {
 		return
 	}
 	t.guarded[k] = true
-	t.guards = append(t.guards, guard{op, key, field, present, value})
+	p := "0"
+	if present {
+		p = "1"
+	}
+	t.guards = append(t.guards, guard{op, 1, []string{key, field, p, value}})
 }
 
 // hget reads a hash field: for a writer from the process's cache when it is
@@ -239,8 +399,8 @@ func (t *tx) guard(op, key, field string, present bool, value string) {
 // is false when Redis failed (t.err is set).
 func (t *tx) hget(key, field string) (value string, present, ok bool) {
 	ck := [2]string{key, field}
-	if t.writable {
-		if c, hit := t.db.cache[ck]; hit {
+	if t.writable || t.warm {
+		if c, hit := t.db.lookup(ck); hit {
 			return c.value, c.present, true
 		}
 	}
@@ -252,12 +412,7 @@ func (t *tx) hget(key, field string) (value string, present, ok bool) {
 		t.fail(err)
 		return "", false, false
 	}
-	if t.writable {
-		if len(t.db.cache) >= maxCached {
-			clear(t.db.cache)
-		}
-		t.db.cache[ck] = cached{v, err == nil}
-	}
+	t.db.store(ck, cached{v, err == nil, t.at})
 	return v, err == nil, true
 }
 
@@ -349,11 +504,14 @@ func (t *tx) commit(onlyCheck bool) (ok bool, err error) {
 	}
 	argv := []any{}
 	for _, g := range t.guards {
-		present := "0"
-		if g.present {
-			present = "1"
+		argv = append(argv, g.op)
+		for i, a := range g.args {
+			if i < g.keys {
+				argv = append(argv, ix(a))
+			} else {
+				argv = append(argv, a)
+			}
 		}
-		argv = append(argv, g.op, ix(g.key), g.field, present, g.value)
 	}
 	writes := 0
 	if !onlyCheck {
@@ -361,9 +519,9 @@ func (t *tx) commit(onlyCheck bool) (ok bool, err error) {
 		for _, op := range t.bops {
 			switch op.op {
 			case 'c':
-				argv = append(argv, "c", ix(db.key("b", "")), ix(db.key("v", "")), op.path)
+				argv = append(argv, "c", ix(db.key("b", "")), op.path)
 			case 'x':
-				argv = append(argv, "x", ix(db.key("b", "")), ix(db.key("z", op.path)), ix(db.key("h", op.path)), ix(db.key("v", "")), ix(db.key("s", "")), op.path)
+				argv = append(argv, "x", ix(db.key("b", "")), ix(db.key("z", op.path)), ix(db.key("h", op.path)), ix(db.key("s", "")), op.path)
 			}
 			writes++
 		}
@@ -379,9 +537,9 @@ func (t *tx) commit(onlyCheck bool) (ok bool, err error) {
 			for _, k := range b.keys {
 				w := b.overlay[k]
 				if w.deleted {
-					argv = append(argv, "d", ix(db.key("z", p)), ix(db.key("h", p)), ix(db.key("v", "")), p, k)
+					argv = append(argv, "d", ix(db.key("z", p)), ix(db.key("h", p)), k)
 				} else {
-					argv = append(argv, "p", ix(db.key("z", p)), ix(db.key("h", p)), ix(db.key("v", "")), p, k, w.value)
+					argv = append(argv, "p", ix(db.key("z", p)), ix(db.key("h", p)), k, w.value)
 				}
 				writes++
 			}
@@ -407,33 +565,43 @@ func (t *tx) commit(onlyCheck bool) (ok bool, err error) {
 	return false, nil
 }
 
-// remember puts what a committed transaction wrote in the writers' cache.
+// remember puts what a committed transaction wrote in the cache, and drops
+// the cached pages of the buckets it wrote in.
 func (t *tx) remember() {
 	db := t.db
+	db.cmu.Lock()
+	defer db.cmu.Unlock()
 	for _, op := range t.bops {
 		if op.op == 'x' {
 			db.known.Delete(op.path)
-			clear(db.cache) // its keys are gone; rare (a migration)
+			db.clearLocked() // its keys are gone; rare (a migration)
 		}
 	}
 	if len(db.cache) >= maxCached {
-		clear(db.cache)
+		db.clearLocked()
 	}
+	db.seq++
+	at := db.seq
 	for _, op := range t.bops {
+		delete(db.ranges, op.path)
+		db.ranges[op.path] = &pathCache{pages: map[rangeKey]cachedRange{}, trimmed: at}
 		if op.op == 'c' {
-			db.cache[[2]string{db.key("b", ""), op.path}] = cached{"1", true}
+			db.cache[[2]string{db.key("b", ""), op.path}] = cached{"1", true, at}
 		}
 	}
 	for p, b := range t.buckets {
 		if b == nil {
 			continue
 		}
+		if len(b.keys) > 0 {
+			db.wroteLocked(p, b.keys, at)
+		}
 		hk := db.key("h", p)
 		for k, w := range b.overlay {
-			db.cache[[2]string{hk, k}] = cached{w.value, !w.deleted}
+			db.cache[[2]string{hk, k}] = cached{w.value, !w.deleted, at}
 		}
 		if b.seqDirty {
-			db.cache[[2]string{db.key("s", ""), p}] = cached{strconv.FormatUint(b.seq, 10), true}
+			db.cache[[2]string{db.key("s", ""), p}] = cached{strconv.FormatUint(b.seq, 10), true, at}
 		}
 	}
 }
@@ -459,8 +627,6 @@ type bucket struct {
 	keys     []string          // the overlay's keys, sorted
 	cache    map[string]string // values read, "" with ok false for absent
 	absent   map[string]bool
-	ver      string // the version a walk saw first
-	verSeen  bool
 	seq      uint64
 	seqKnown bool
 	seqDirty bool
@@ -501,6 +667,33 @@ func (b *bucket) Get(k []byte) []byte {
 	t.guard("h", hk, key, true, sha1hex(v))
 	b.cache[key] = v
 	return []byte(v)
+}
+
+// Prefetch implements kv.Prefetcher: one HMGET of the keys not cached yet.
+func (b *bucket) Prefetch(keys [][]byte) {
+	t := b.t
+	if b.cleared || t.err != nil || len(keys) == 0 {
+		return
+	}
+	hk := t.db.key("h", b.path)
+	fields := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if _, hit := t.db.lookup([2]string{hk, string(k)}); !hit {
+			fields = append(fields, string(k))
+		}
+	}
+	if len(fields) == 0 {
+		return
+	}
+	vs, err := t.db.c.HMGet(t.ctx, hk, fields...).Result()
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	for i, v := range vs {
+		s, ok := v.(string)
+		t.db.store([2]string{hk, fields[i]}, cached{s, ok, t.at})
+	}
 }
 
 func (b *bucket) Put(k, v []byte) error {
@@ -610,7 +803,8 @@ func (b *bucket) ForEachBucket(fn func(name []byte) error) error {
 }
 
 // page reads up to size keys of Redis from bound on, forward or in
-// reverse, and guards the walk with the bucket's version.
+// reverse (for a writer from the cache when it is there). A writer's page is
+// guarded: the commit reads it again and finds it unchanged.
 func (b *bucket) page(from string, rev bool, size int) []pair {
 	t := b.t
 	if b.cleared || t.err != nil {
@@ -620,25 +814,81 @@ func (b *bucket) page(from string, rev bool, size int) []pair {
 	if rev {
 		to, dir = "-", "rev"
 	}
-	res, err := rangeScript.Run(t.ctx, t.db.c, []string{t.db.key("z", b.path), t.db.key("h", b.path), t.db.key("v", "")},
-		b.path, from, to, size, dir).StringSlice()
-	if err != nil {
-		t.fail(err)
-		return nil
+	rk := rangeKey{from, rev, size}
+	zk, hk := t.db.key("z", b.path), t.db.key("h", b.path)
+	r, hit := cachedRange{}, false
+	if t.writable || t.warm {
+		r, hit = t.db.lookupRange(b.path, rk)
 	}
-	ver := res[0]
-	if !b.verSeen {
-		b.verSeen, b.ver = true, ver
-		t.guard("e", t.db.key("v", ""), b.path, ver != "0", ver)
-	} else if ver != b.ver && t.writable {
-		t.fail(errConflict)
-		return nil
+	if !hit {
+		res, err := rangeScript.Run(t.ctx, t.db.c, []string{zk, hk}, from, to, size, dir).StringSlice()
+		if err != nil {
+			t.fail(err)
+			return nil
+		}
+		r.pairs = make([]pair, 0, len(res)/2)
+		for i := 0; i+1 < len(res); i += 2 {
+			r.pairs = append(r.pairs, pair{res[i], res[i+1]})
+		}
+		r.lo, r.hi, r.hiInf = interval(from, rev, r.pairs, size)
+		t.db.storeRange(b.path, rk, r, t.at)
 	}
-	out := make([]pair, 0, (len(res)-1)/2)
-	for i := 1; i+1 < len(res); i += 2 {
-		out = append(out, pair{res[i], res[i+1]})
+	if t.writable {
+		gk := [2]string{zk, "\x00page" + dir + strconv.Itoa(size) + from}
+		if !t.guarded[gk] {
+			t.guarded[gk] = true
+			t.guards = append(t.guards, guard{"r", 2, []string{zk, hk, from, to, strconv.Itoa(size), dir, pageHash(r.pairs)}})
+		}
 	}
-	return out
+	return r.pairs
+}
+
+// interval is the key interval a page read from the bound covers: up to
+// its last key when it is full, else to the end.
+func interval(from string, rev bool, pairs []pair, size int) (lo, hi string, hiInf bool) {
+	x := ""
+	if len(from) > 0 && (from[0] == '[' || from[0] == '(') {
+		x = from[1:]
+	}
+	full := len(pairs) == size && size > 0
+	if !rev {
+		if full {
+			return x, pairs[len(pairs)-1].k, false
+		}
+		return x, "", true
+	}
+	lo = "" // every key is ≥ ""
+	if full {
+		lo = pairs[len(pairs)-1].k
+	}
+	if from == "+" {
+		return lo, "", true
+	}
+	return lo, x, false
+}
+
+// pageHash is what commit.lua computes over a page.
+func pageHash(pairs []pair) string {
+	h := sha1.New()
+	for _, p := range pairs {
+		fmt.Fprintf(h, "%d:%s%d:%s", len(p.k), p.k, len(p.v), p.v)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 type pair struct{ k, v string }
+
+// WarmView implements kv.Warmed: a view that reads through the writers'
+// cache and fills it.
+func (db *DB) WarmView(fn func(kv.Tx) error) error {
+	if db.closed.Load() {
+		return errors.New("rediskv: closed")
+	}
+	t := newTx(db, false)
+	t.warm = true
+	err := fn(t)
+	if t.err != nil {
+		return t.err
+	}
+	return err
+}
