@@ -108,8 +108,12 @@ func (db *DB) Close() error {
 	return db.kv.Close()
 }
 
-// Ping reports whether the store answers: it reads one key.
+// Ping reports whether the store answers: the backend's own check when it
+// has one (Redis: PING), else a read of one key.
 func (db *DB) Ping(ctx context.Context) error {
+	if p, ok := db.kv.(interface{ Ping(context.Context) error }); ok {
+		return p.Ping(ctx)
+	}
 	return db.kv.View(func(tx kv.Tx) error {
 		tx.Bucket(bucketMeta).Get([]byte("ping"))
 		return nil

@@ -251,6 +251,20 @@ func (db *DB) Client() redis.UniversalClient { return db.c }
 // Stats are the commits and the conflicts (transactions run again) so far.
 func (db *DB) Stats() (commits, conflicts int64) { return db.commits.Load(), db.conflicts.Load() }
 
+// Ping asks Redis (every master, for a cluster) whether it answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var err error
+	if cc, ok := db.c.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() })
+	} else {
+		err = db.c.Ping(ctx).Err()
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
 // Close closes the client.
 func (db *DB) Close() error {
 	if db.closed.Swap(true) {
