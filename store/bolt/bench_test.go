@@ -2,9 +2,7 @@ package bolt_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/regie-nl/regie"
@@ -14,24 +12,6 @@ import (
 	"github.com/regie-nl/regie/voucher"
 )
 
-// benchVouchers makes enough vouchers, each with an accepted choice, for n
-// one-day claims, and returns the claim maker.
-func benchVouchers(n int, f *storetest.Fixture, add func(v *voucher.Voucher, ch *matching.Choice)) func(i int) settlement.Claim {
-	days := storetest.ValidFrom.DaysThrough(storetest.ValidTo)
-	var ids []string
-	for len(ids)*days < n {
-		v := f.NewVoucher(fmt.Sprintf("v-bench-%d", len(ids)))
-		v.Lines[0].MaxAmount = 1_000_000_00
-		v.Lines[0].Remaining = v.Lines[0].MaxAmount
-		ch := f.NewChoice("ch-"+v.ID, v.ID, storetest.ProductHour, f.Provider.AGB)
-		add(v, ch)
-		ids = append(ids, v.ID)
-	}
-	return func(i int) settlement.Claim {
-		return f.ClaimOn(ids[i/days], fmt.Sprint("c-", i), storetest.ValidFrom.AddDays(i%days))
-	}
-}
-
 // BenchmarkDB_SettleBatch settles claims through the bulk path, 1,000 lines
 // per SettleBatch call (one transaction and one fsync per 1,000 lines).
 func BenchmarkDB_SettleBatch(b *testing.B) {
@@ -40,7 +20,7 @@ func BenchmarkDB_SettleBatch(b *testing.B) {
 	b.Cleanup(func() { db.Close() })
 	f := storetest.NewFixture("bench")
 	f.Put(b, db)
-	claim := benchVouchers(b.N*lines, f, func(v *voucher.Voucher, ch *matching.Choice) {
+	claim := storetest.BenchClaims(b.N*lines, f, func(v *voucher.Voucher, ch *matching.Choice) {
 		if err := db.CreateVoucher(b.Context(), v, "t"); err != nil {
 			b.Fatal(err)
 		}
@@ -145,7 +125,7 @@ func BenchmarkReference_Settle(b *testing.B) {
 			for _, t := range f.Tariffs {
 				m.tariffs[t.Product] = t
 			}
-			claim := benchVouchers(b.N, f, func(v *voucher.Voucher, ch *matching.Choice) {
+			claim := storetest.BenchClaims(b.N, f, func(v *voucher.Voucher, ch *matching.Choice) {
 				ch.Status = matching.Accepted
 				m.vouchers[v.ID] = v
 				m.choices[v.ID] = []*matching.Choice{ch}
@@ -156,29 +136,7 @@ func BenchmarkReference_Settle(b *testing.B) {
 					b.Errorf("claim %d: %s %s", i, d.Status, d.Reason)
 				}
 			}
-			runSettles(b, mode, settle)
+			storetest.RunSettles(b, mode, settle)
 		})
 	}
-}
-
-// runSettles calls settle for claims 0..b.N−1, one at a time (serial) or from
-// 64 goroutines on two cores (parallel), and reports claims/s.
-func runSettles(b *testing.B, mode string, settle func(i int)) {
-	b.ReportAllocs()
-	b.ResetTimer()
-	if mode == "serial" {
-		for i := range b.N {
-			settle(i)
-		}
-	} else {
-		var next atomic.Int64
-		b.SetParallelism(32)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				settle(int(next.Add(1) - 1))
-			}
-		})
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
 }

@@ -518,7 +518,7 @@ func BenchmarkDB_Settle(b *testing.B) {
 			b.Cleanup(func() { db.Close() })
 			f := storetest.NewFixture("bench")
 			f.Put(b, db)
-			claim := benchVouchers(b.N, f, func(v *voucher.Voucher, ch *matching.Choice) {
+			claim := storetest.BenchClaims(b.N, f, func(v *voucher.Voucher, ch *matching.Choice) {
 				if err := db.CreateVoucher(b.Context(), v, "t"); err != nil {
 					b.Fatal(err)
 				}
@@ -530,7 +530,7 @@ func BenchmarkDB_Settle(b *testing.B) {
 					b.Errorf("claim %d: %v %s %s", i, err, d.Status, d.Reason)
 				}
 			}
-			runSettles(b, mode, settle)
+			storetest.RunSettles(b, mode, settle)
 			cs := db.CommitStats()
 			if cs.Batches > 0 {
 				b.ReportMetric(float64(cs.Settlements)/float64(cs.Batches), "claims/commit")

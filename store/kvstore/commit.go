@@ -2,6 +2,7 @@ package kvstore
 
 import (
 	"errors"
+	"github.com/regie-nl/regie"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,7 +143,8 @@ func (c *committer) commit(batch []*commitRequest) {
 		}
 		return w.flush()
 	})
-	if err == nil || !failed {
+	// A store that is down fails every request alike: run none again.
+	if err == nil || !failed || regie.ErrorKind(err) == regie.Unavailable {
 		for _, r := range batch {
 			r.done <- err // nil, or the commit itself failed for all
 		}

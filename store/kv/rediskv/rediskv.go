@@ -283,9 +283,26 @@ func (db *DB) key(kind, path string) string {
 // errConflict ends a run of a transaction whose reads were overtaken.
 var errConflict = errors.New("rediskv: conflict")
 
-// unavailable wraps an error of Redis as regie.Unavailable.
+// unavailable wraps an error of Redis as regie.Unavailable, except an error
+// Redis answered that no retry cures (a bug, such as a script error), which
+// is regie.Internal.
 func unavailable(err error) error {
+	var reply redis.Error
+	if errors.As(err, &reply) && !transient(reply.Error()) {
+		return fmt.Errorf("%w: %w", regie.Errorf(regie.Internal, "store_error", "the store (Redis) refused an operation"), err)
+	}
 	return fmt.Errorf("%w: %w", regie.Errorf(regie.Unavailable, "store_unavailable", "the store (Redis) does not answer; try again shortly"), err)
+}
+
+// transient reports whether an error reply of Redis passes by itself: the
+// server is loading, a cluster is failing over, a replica is read-only.
+func transient(msg string) bool {
+	for _, p := range []string{"LOADING", "BUSY", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "READONLY", "MOVED", "ASK", "NOREPLICAS"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Update runs fn in an optimistic transaction, again after a conflict.
