@@ -25,7 +25,8 @@ unit:
 	$(GO) test -race -count=1 $(PKGS)
 
 walkthrough: build
-	examples/run-demo-walkthrough.sh ./$(BIN)
+	examples/run-demo-walkthrough.sh ./$(BIN) bolt
+	examples/run-demo-walkthrough.sh ./$(BIN) redis
 
 ## bench: the benchmarks, 6 runs each for medians (see docs/benchmarks.md)
 bench:
