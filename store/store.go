@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"strings"
 
 	"github.com/regie-nl/regie/matching"
@@ -50,5 +51,17 @@ func Open(url string) (Store, error) {
 	case "redis", "rediss", "redis-cluster":
 		return redis.Open(url, redis.Options{})
 	}
-	return nil, fmt.Errorf("store %q: unknown scheme (want bolt:PATH, redis://host:port/db or redis-cluster://h1:p1,h2:p2)", url)
+	return nil, fmt.Errorf("store %q: unknown scheme (want bolt:PATH, redis://host:port/db or redis-cluster://h1:p1,h2:p2)", Redacted(url))
+}
+
+// Redacted is url with any password replaced by "xxxxx", for logs.
+func Redacted(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.User == nil {
+		if strings.Contains(raw, "@") {
+			return "(store URL with credentials)"
+		}
+		return raw
+	}
+	return u.Redacted()
 }

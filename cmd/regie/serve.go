@@ -156,7 +156,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.App().Listener(ln) }()
-	log.Info("regie serving", slog.String("addr", ln.Addr().String()), slog.String("store", *storeURL), slog.Bool("demo", *demoMode))
+	log.Info("regie serving", slog.String("addr", ln.Addr().String()), slog.String("store", store.Redacted(*storeURL)), slog.Bool("demo", *demoMode))
 	if *demoMode {
 		printDemoHelp(ln.Addr())
 	}
