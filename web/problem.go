@@ -66,6 +66,10 @@ func (s *Server) problemOf(c *fiber.Ctx, err error) *Problem {
 	switch {
 	case errors.As(err, &appErr):
 		p.Status, p.Code, p.Detail, p.Field = statusOf(appErr.Kind), appErr.Code, appErr.Message, appErr.Field
+		if appErr.Kind == regie.Internal || appErr.Kind == regie.Unavailable {
+			// the wrapped cause (e.g. Redis's reply) is for the operator, not the caller
+			s.log.WarnContext(c.UserContext(), "request failed", slog.String("method", c.Method()), slog.String("path", c.Path()), slog.String("code", appErr.Code), slog.Any("err", err))
+		}
 	case errors.As(err, &fe):
 		p.Status, p.Detail = fe.Code, fe.Message
 		p.Code = map[int]string{

@@ -294,10 +294,12 @@ func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", regie.Errorf(regie.Unavailable, "store_unavailable", "the store (Redis) does not answer; try again shortly"), err)
 }
 
-// transient reports whether an error reply of Redis passes by itself: the
-// server is loading, a cluster is failing over, a replica is read-only.
+// transient reports whether an error reply of Redis passes by itself or
+// by an operator's hand, not by a change of regie: the server is loading, a
+// cluster is failing over, a replica is read-only, memory is full (OOM,
+// noeviction), the disk refused a snapshot (MISCONF).
 func transient(msg string) bool {
-	for _, p := range []string{"LOADING", "BUSY", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "READONLY", "MOVED", "ASK", "NOREPLICAS"} {
+	for _, p := range []string{"LOADING", "BUSY", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "READONLY", "MOVED", "ASK", "NOREPLICAS", "OOM", "MISCONF"} {
 		if strings.HasPrefix(msg, p) {
 			return true
 		}
