@@ -1,7 +1,6 @@
 package bolt_test
 
 import (
-	"context"
 	"sync"
 	"testing"
 
@@ -15,36 +14,9 @@ import (
 // BenchmarkDB_SettleBatch settles claims through the bulk path, 1,000 lines
 // per SettleBatch call (one transaction and one fsync per 1,000 lines).
 func BenchmarkDB_SettleBatch(b *testing.B) {
-	const lines = 1000
 	db := openTemp(b)
 	b.Cleanup(func() { db.Close() })
-	f := storetest.NewFixture("bench")
-	f.Put(b, db)
-	claim := storetest.BenchClaims(b.N*lines, f, func(v *voucher.Voucher, ch *matching.Choice) {
-		if err := db.CreateVoucher(b.Context(), v, "t"); err != nil {
-			b.Fatal(err)
-		}
-		storetest.AcceptChoice(b, db, ch)
-	})
-	b.ReportAllocs()
-	b.ResetTimer()
-	for n := range b.N {
-		batch := make([]settlement.Claim, lines)
-		for i := range batch {
-			batch[i] = claim(n*lines + i)
-		}
-		res, err := db.SettleBatch(context.Background(), batch, f.Now)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, r := range res {
-			if r.Err != nil || r.Decision.Status != settlement.Accepted {
-				b.Fatalf("line %s: %v %s %s", r.Decision.ClaimID, r.Err, r.Decision.Status, r.Decision.Reason)
-			}
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N*lines)/b.Elapsed().Seconds(), "lines/s")
+	storetest.BenchSettleBatch(b, db)
 }
 
 // memLedger is the reference: the same rules (settlement.Decide) and the

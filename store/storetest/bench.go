@@ -1,12 +1,14 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
 
 	"github.com/regie-nl/regie/matching"
 	"github.com/regie-nl/regie/settlement"
+	"github.com/regie-nl/regie/store"
 	"github.com/regie-nl/regie/voucher"
 )
 
@@ -50,4 +52,37 @@ func RunSettles(b *testing.B, mode string, settle func(i int)) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
+}
+
+// BenchSettleBatch settles claims of fresh vouchers in s through the bulk
+// path, 1,000 lines per SettleBatch call, and reports lines/s.
+func BenchSettleBatch(b *testing.B, s store.Store) {
+	const lines = 1000
+	f := NewFixture("bench")
+	f.Put(b, s)
+	claim := BenchClaims(b.N*lines, f, func(v *voucher.Voucher, ch *matching.Choice) {
+		if err := s.CreateVoucher(b.Context(), v, "t"); err != nil {
+			b.Fatal(err)
+		}
+		AcceptChoice(b, s, ch)
+	})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := range b.N {
+		batch := make([]settlement.Claim, lines)
+		for i := range batch {
+			batch[i] = claim(n*lines + i)
+		}
+		res, err := s.SettleBatch(context.Background(), batch, f.Now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Err != nil || r.Decision.Status != settlement.Accepted {
+				b.Fatalf("line %s: %v %s %s", r.Decision.ClaimID, r.Err, r.Decision.Status, r.Decision.Reason)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*lines)/b.Elapsed().Seconds(), "lines/s")
 }
