@@ -81,11 +81,13 @@ type DB struct {
 	// wrote them, for its writers: a writer's read from the cache is guarded
 	// like any other, so a value another process changed since fails the
 	// commit, which empties the cache and runs the transaction again. Readers
-	// (View) never read from it but fill it, so that the reads a request
-	// makes before it queues for the writer are not made again by the writer.
+	// (View) neither read nor fill it; warming views (WarmView) read and fill
+	// it, so that the reads a request makes before it queues for the writer
+	// are not made again by the writer.
 	cmu    sync.Mutex
 	cache  map[[2]string]cached  // {hash key, field} → value
 	ranges map[string]*pathCache // bucket path → its cached pages and own writes
+	pairs  int                   // key–value pairs in cached pages (bounded by maxCached)
 	seq    uint64                // own commits and cache clearings so far
 	floor  uint64                // seq at the last clearing: reads begun before it are not stored
 
@@ -154,6 +156,7 @@ func (db *DB) forget() {
 func (db *DB) clearLocked() {
 	clear(db.cache)
 	clear(db.ranges)
+	db.pairs = 0
 	db.seq++
 	db.floor = db.seq
 }
@@ -201,9 +204,11 @@ func (db *DB) storeRange(path string, k rangeKey, r cachedRange, at uint64) {
 			return
 		}
 	}
-	if len(pc.pages) >= 4096 {
-		clear(pc.pages)
+	if db.pairs+len(r.pairs) > maxCached {
+		db.clearLocked()
+		return
 	}
+	db.pairs += len(r.pairs)
 	pc.pages[k] = r
 }
 
@@ -224,6 +229,7 @@ func (db *DB) wroteLocked(path string, keys []string, at uint64) {
 	for rk, r := range pc.pages {
 		if r.anyIn(keys) {
 			delete(pc.pages, rk)
+			db.pairs -= len(r.pairs)
 		}
 	}
 }
@@ -445,7 +451,9 @@ func (t *tx) hget(key, field string) (value string, present, ok bool) {
 		t.fail(err)
 		return "", false, false
 	}
-	t.db.store(ck, cached{v, err == nil, t.at})
+	if t.writable || t.warm {
+		t.db.store(ck, cached{v, err == nil, t.at})
+	}
 	return v, err == nil, true
 }
 
@@ -616,7 +624,11 @@ func (t *tx) remember() {
 	db.seq++
 	at := db.seq
 	for _, op := range t.bops {
-		delete(db.ranges, op.path)
+		if pc := db.ranges[op.path]; pc != nil {
+			for _, r := range pc.pages {
+				db.pairs -= len(r.pairs)
+			}
+		}
 		db.ranges[op.path] = &pathCache{pages: map[rangeKey]cachedRange{}, trimmed: at}
 		if op.op == 'c' {
 			db.cache[[2]string{db.key("b", ""), op.path}] = cached{"1", true, at}
@@ -864,7 +876,9 @@ func (b *bucket) page(from string, rev bool, size int) []pair {
 			r.pairs = append(r.pairs, pair{res[i], res[i+1]})
 		}
 		r.lo, r.hi, r.hiInf = interval(from, rev, r.pairs, size)
-		t.db.storeRange(b.path, rk, r, t.at)
+		if t.writable || t.warm {
+			t.db.storeRange(b.path, rk, r, t.at)
+		}
 	}
 	if t.writable {
 		gk := [2]string{zk, "\x00page" + dir + strconv.Itoa(size) + from}
