@@ -74,7 +74,7 @@ func (db *DB) Settle(ctx context.Context, c settlement.Claim, now time.Time) (se
 		var err error
 		prior, err = lookupPrior(tx, claimKey)
 		if err == nil && prior == nil && warming {
-			warm(tx, c, now)
+			warm(tx, c)
 		}
 		return err
 	})
@@ -107,7 +107,7 @@ func (db *DB) SettleBatch(ctx context.Context, cs []settlement.Claim, now time.T
 	for start := 0; start < len(cs); start += batchChunk {
 		end := min(start+batchChunk, len(cs))
 		if db.warm != nil {
-			db.warmLines(cs[start:end], now)
+			db.warmLines(cs[start:end])
 		}
 		err := db.kv.Update(func(tx kv.Tx) error {
 			w := newWriteTx(tx)
@@ -137,16 +137,26 @@ func (db *DB) SettleBatch(ctx context.Context, cs []settlement.Claim, now time.T
 	return out, nil
 }
 
-// warm reads in a view what settling c will read (see kv.Warmed); what it
-// decides is dropped, and so are its errors: the writer meets them again.
-func warm(tx kv.Tx, c settlement.Claim, now time.Time) {
-	settlement.Decide(newWriteTx(tx), c, regie.DateOf(now))
+// warm reads in a view what settling c will read (see kv.Warmed): the
+// records Decide reads, raw where it can (decoding is the writer's), and
+// the double-billing walk. Errors are dropped: the writer meets them again.
+func warm(tx kv.Tx, c settlement.Claim) {
+	st := txState{tx}
+	v, err := st.Voucher(c.VoucherID)
+	if err != nil || v == nil {
+		return
+	}
+	st.Choices(c.VoucherID)
+	tx.Bucket(bucketProviders).Get([]byte(c.ProviderAGB))
+	tx.Bucket(bucketTariffs).Get([]byte(c.Product))
+	tx.Bucket(bucketRegions).Get([]byte(v.Region))
+	st.Overlaps(c.VoucherID, c.Product, c.From, c.To)
 }
 
 // warmLines warms the lines of a batch: the claims and vouchers in one
 // read each, then the rest from several goroutines, so that their reads
 // overlap.
-func (db *DB) warmLines(cs []settlement.Claim, now time.Time) {
+func (db *DB) warmLines(cs []settlement.Claim) {
 	db.warm.WarmView(func(tx kv.Tx) error {
 		claims, vouchers := make([][]byte, len(cs)), make([][]byte, 0, 16)
 		seen := map[string]bool{}
@@ -172,9 +182,8 @@ func (db *DB) warmLines(cs []settlement.Claim, now time.Time) {
 		go func() {
 			defer wg.Done()
 			db.warm.WarmView(func(tx kv.Tx) error {
-				w := newWriteTx(tx) // one decode of each record per reader
 				for i := r; i < len(cs); i += readers {
-					settlement.Decide(w, cs[i], regie.DateOf(now))
+					warm(tx, cs[i])
 				}
 				return nil
 			})
