@@ -516,21 +516,7 @@ func BenchmarkDB_Settle(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			db := openTemp(b)
 			b.Cleanup(func() { db.Close() })
-			f := storetest.NewFixture("bench")
-			f.Put(b, db)
-			claim := storetest.BenchClaims(b.N, f, func(v *voucher.Voucher, ch *matching.Choice) {
-				if err := db.CreateVoucher(b.Context(), v, "t"); err != nil {
-					b.Fatal(err)
-				}
-				storetest.AcceptChoice(b, db, ch)
-			})
-			settle := func(i int) {
-				d, _, err := db.Settle(context.Background(), claim(i), f.Now)
-				if err != nil || d.Status != settlement.Accepted {
-					b.Errorf("claim %d: %v %s %s", i, err, d.Status, d.Reason)
-				}
-			}
-			storetest.RunSettles(b, mode, settle)
+			storetest.BenchSettle(b, mode, db, nil)
 			cs := db.CommitStats()
 			if cs.Batches > 0 {
 				b.ReportMetric(float64(cs.Settlements)/float64(cs.Batches), "claims/commit")

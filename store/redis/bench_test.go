@@ -1,16 +1,13 @@
 package redis_test
 
 import (
-	"context"
 	"os"
 	"testing"
 
-	"github.com/regie-nl/regie/matching"
-	"github.com/regie-nl/regie/settlement"
 	"github.com/regie-nl/regie/store/kv/rediskv"
+	"github.com/regie-nl/regie/store/kvstore"
 	"github.com/regie-nl/regie/store/redis/redistest"
 	"github.com/regie-nl/regie/store/storetest"
-	"github.com/regie-nl/regie/voucher"
 )
 
 // benchServer starts a server for one benchmark, with the persistence named
@@ -35,23 +32,12 @@ func BenchmarkDB_Settle(b *testing.B) {
 			srv := benchServer(b)
 			db := open(b, srv.URL())
 			b.Cleanup(func() { db.Close() })
-			f := storetest.NewFixture("bench")
-			f.Put(b, db)
-			claim := storetest.BenchClaims(b.N, f, func(v *voucher.Voucher, ch *matching.Choice) {
-				if err := db.CreateVoucher(b.Context(), v, "t"); err != nil {
-					b.Fatal(err)
-				}
-				storetest.AcceptChoice(b, db, ch)
+			var commits0 int64
+			var cs0 kvstore.CommitStats
+			storetest.BenchSettle(b, mode, db, func() {
+				commits0, _ = db.KV().(*rediskv.DB).Stats()
+				cs0 = db.CommitStats()
 			})
-			settle := func(i int) {
-				d, _, err := db.Settle(context.Background(), claim(i), f.Now)
-				if err != nil || d.Status != settlement.Accepted {
-					b.Errorf("claim %d: %v %s %s", i, err, d.Status, d.Reason)
-				}
-			}
-			commits0, _ := db.KV().(*rediskv.DB).Stats()
-			cs0 := db.CommitStats()
-			storetest.RunSettles(b, mode, settle)
 			commits, conflicts := db.KV().(*rediskv.DB).Stats()
 			cs := db.CommitStats()
 			if n := cs.Batches - cs0.Batches; n > 0 {

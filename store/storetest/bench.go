@@ -54,6 +54,30 @@ func RunSettles(b *testing.B, mode string, settle func(i int)) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
 }
 
+// BenchSettle settles claims of fresh vouchers in s one per call, serially
+// or from 64 goroutines (mode, see RunSettles), and reports claims/s. started,
+// when not nil, runs after the setup, just before the timed settlements (for
+// a backend to take its counters).
+func BenchSettle(b *testing.B, mode string, s store.Store, started func()) {
+	f := NewFixture("bench")
+	f.Put(b, s)
+	claim := BenchClaims(b.N, f, func(v *voucher.Voucher, ch *matching.Choice) {
+		if err := s.CreateVoucher(b.Context(), v, "t"); err != nil {
+			b.Fatal(err)
+		}
+		AcceptChoice(b, s, ch)
+	})
+	if started != nil {
+		started()
+	}
+	RunSettles(b, mode, func(i int) {
+		d, _, err := s.Settle(context.Background(), claim(i), f.Now)
+		if err != nil || d.Status != settlement.Accepted {
+			b.Errorf("claim %d: %v %s %s", i, err, d.Status, d.Reason)
+		}
+	})
+}
+
 // BenchSettleBatch settles claims of fresh vouchers in s through the bulk
 // path, 1,000 lines per SettleBatch call, and reports lines/s.
 func BenchSettleBatch(b *testing.B, s store.Store) {
