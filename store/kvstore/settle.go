@@ -74,7 +74,7 @@ func (db *DB) Settle(ctx context.Context, c settlement.Claim, now time.Time) (se
 		var err error
 		prior, err = lookupPrior(tx, claimKey)
 		if err == nil && prior == nil && warming {
-			warm(tx, c)
+			warm(newWriteTx(tx), c)
 		}
 		return err
 	})
@@ -138,19 +138,20 @@ func (db *DB) SettleBatch(ctx context.Context, cs []settlement.Claim, now time.T
 }
 
 // warm reads in a view what settling c will read (see kv.Warmed): the
-// records Decide reads, raw where it can (decoding is the writer's), and
-// the double-billing walk. Errors are dropped: the writer meets them again.
-func warm(tx kv.Tx, c settlement.Claim) {
-	st := txState{tx}
-	v, err := st.Voucher(c.VoucherID)
+// records Decide reads, and the double-billing walk. Only the voucher (for
+// its region) and the choices are decoded, each once per w however many
+// lines name them; the rest is read raw. Errors are dropped: the writer
+// meets them again.
+func warm(w *writeTx, c settlement.Claim) {
+	v, err := w.Voucher(c.VoucherID)
 	if err != nil || v == nil {
 		return
 	}
-	st.Choices(c.VoucherID)
-	tx.Bucket(bucketProviders).Get([]byte(c.ProviderAGB))
-	tx.Bucket(bucketTariffs).Get([]byte(c.Product))
-	tx.Bucket(bucketRegions).Get([]byte(v.Region))
-	st.Overlaps(c.VoucherID, c.Product, c.From, c.To)
+	w.Choices(c.VoucherID)
+	w.tx.Bucket(bucketProviders).Get([]byte(c.ProviderAGB))
+	w.tx.Bucket(bucketTariffs).Get([]byte(c.Product))
+	w.tx.Bucket(bucketRegions).Get([]byte(v.Region))
+	w.Overlaps(c.VoucherID, c.Product, c.From, c.To)
 }
 
 // warmLines warms the lines of a batch: the claims and vouchers in one
@@ -182,8 +183,9 @@ func (db *DB) warmLines(cs []settlement.Claim) {
 		go func() {
 			defer wg.Done()
 			db.warm.WarmView(func(tx kv.Tx) error {
+				w := newWriteTx(tx)
 				for i := r; i < len(cs); i += readers {
-					warm(tx, cs[i])
+					warm(w, cs[i])
 				}
 				return nil
 			})
